@@ -1,0 +1,70 @@
+import { create } from "@bufbuild/protobuf"
+import { assert, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Protocol from "../../src/internal/protocol.ts"
+
+const root = path.resolve(import.meta.dirname, "../..")
+
+describe("wire protocol", () => {
+  it("committed generated code matches `npm run proto`", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "zerobus-proto-"))
+    try {
+      execFileSync(path.join(root, "node_modules/.bin/buf"), ["generate", "-o", out], {
+        cwd: root,
+        env: { ...process.env, PATH: `${path.join(root, "node_modules/.bin")}:${process.env.PATH}` }
+      })
+      const committed = path.join(root, "src/internal/gen")
+      const generated = path.join(out, "src/internal/gen")
+      assert.deepStrictEqual(fs.readdirSync(generated).sort(), fs.readdirSync(committed).sort())
+      for (const file of fs.readdirSync(generated)) {
+        assert.strictEqual(
+          fs.readFileSync(path.join(generated, file), "utf8"),
+          fs.readFileSync(path.join(committed, file), "utf8"),
+          `${file} is stale: run npm run proto`
+        )
+      }
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true })
+    }
+  })
+
+  it("uses the service's method path and field numbers", () => {
+    assert.strictEqual(Protocol.METHOD_PATH, "/databricks.zerobus.Zerobus/EphemeralStream")
+    const bytes = Protocol.encodeRequest(create(Protocol.EphemeralStreamRequestSchema, {
+      payload: {
+        case: "createStream",
+        value: { tableName: "c.s.t", recordType: Protocol.RecordType.JSON }
+      }
+    }))
+    // field 1 (create_stream, length-delimited) { field 1 "c.s.t", field 4 varint 2 }
+    assert.deepStrictEqual([...bytes], [0x0a, 0x09, 0x0a, 0x05, 0x63, 0x2e, 0x73, 0x2e, 0x74, 0x20, 0x02])
+    const batch = Protocol.encodeRequest(create(Protocol.EphemeralStreamRequestSchema, {
+      payload: {
+        case: "ingestRecordBatch",
+        value: { offsetId: 7n, batch: { case: "jsonBatch", value: { records: ["{}", "{}"] } } }
+      }
+    }))
+    // field 3 { field 1 varint 7, field 3 { field 1 "{}", field 1 "{}" } }
+    assert.deepStrictEqual([...batch], [
+      0x1a,
+      0x0c,
+      0x08,
+      0x07,
+      0x1a,
+      0x08,
+      0x0a,
+      0x02,
+      0x7b,
+      0x7d,
+      0x0a,
+      0x02,
+      0x7b,
+      0x7d
+    ])
+    const decoded = Protocol.decodeRequest(batch)
+    assert.strictEqual(decoded.payload.case, "ingestRecordBatch")
+  })
+})
