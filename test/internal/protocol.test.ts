@@ -18,7 +18,7 @@ describe("wire protocol", () => {
       })
       const committed = path.join(root, "src/internal/gen")
       const generated = path.join(out, "src/internal/gen")
-      assert.deepStrictEqual(fs.readdirSync(generated).sort(), fs.readdirSync(committed).sort())
+      assert.deepStrictEqual(fs.readdirSync(generated).toSorted(), fs.readdirSync(committed).toSorted())
       for (const file of fs.readdirSync(generated)) {
         assert.strictEqual(
           fs.readFileSync(path.join(generated, file), "utf8"),
