@@ -1,0 +1,87 @@
+import { create, toBinary } from "@bufbuild/protobuf"
+import { assert, describe, it } from "@effect/vitest"
+import { EphemeralStreamRequestSchema } from "../../src/internal/protocol.ts"
+import { encodeIngest, type Payload, payloadBytes } from "../../src/internal/wire.ts"
+
+const reference = (offset: number, format: "json" | "proto", payloads: ReadonlyArray<Payload>): Uint8Array => {
+  const offsetId = BigInt(offset)
+  if (payloads.length === 1) {
+    const record = payloads[0]!
+    return toBinary(
+      EphemeralStreamRequestSchema,
+      create(EphemeralStreamRequestSchema, {
+        payload: {
+          case: "ingestRecord",
+          value: {
+            offsetId,
+            record: typeof record === "string"
+              ? { case: "jsonRecord", value: record }
+              : { case: "protoEncodedRecord", value: record }
+          }
+        }
+      })
+    )
+  }
+  return toBinary(
+    EphemeralStreamRequestSchema,
+    create(EphemeralStreamRequestSchema, {
+      payload: {
+        case: "ingestRecordBatch",
+        value: {
+          offsetId,
+          batch: format === "json"
+            ? { case: "jsonBatch", value: { records: payloads.filter((p) => typeof p === "string") } }
+            : { case: "protoEncodedBatch", value: { records: payloads.filter((p) => typeof p !== "string") } }
+        }
+      }
+    })
+  )
+}
+
+const encode = (offset: number, format: "json" | "proto", payloads: ReadonlyArray<Payload>) =>
+  encodeIngest(offset, format, payloads, payloads.map(payloadBytes))
+
+// A small deterministic generator (no Math.random: failures must reproduce).
+const prng = (seed: number) => () => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff
+  return seed / 0x7fffffff
+}
+
+describe("wire encoding", () => {
+  it("matches protobuf-es for single records and batches, JSON and proto", () => {
+    const next = prng(42)
+    const alphabet = ["a", "é", "\u{1F600}", "\"", "\\", "z", "\u0000", "中"]
+    for (let round = 0; round < 300; round++) {
+      const count = 1 + Math.floor(next() * 40)
+      const offset = Math.floor(next() * 2 ** (1 + Math.floor(next() * 40)))
+      const json = next() < 0.5
+      const payloads: Array<Payload> = []
+      for (let i = 0; i < count; i++) {
+        const size = Math.floor(next() * (next() < 0.1 ? 20_000 : 200))
+        if (json) {
+          let s = "{\"k\":\""
+          for (let j = 0; j < size; j++) s += alphabet[Math.floor(next() * alphabet.length)]
+          payloads.push(`${s}"}`)
+        } else {
+          const bytes = new Uint8Array(size)
+          for (let j = 0; j < size; j++) bytes[j] = Math.floor(next() * 256)
+          payloads.push(bytes)
+        }
+      }
+      const format = json ? "json" : "proto"
+      assert.deepStrictEqual(
+        new Uint8Array(encode(offset, format, payloads)),
+        reference(offset, format, payloads),
+        `round ${round}`
+      )
+    }
+  })
+
+  it("encodes empty records and offset 0", () => {
+    assert.deepStrictEqual(new Uint8Array(encode(0, "json", [""])), reference(0, "json", [""]))
+    assert.deepStrictEqual(
+      new Uint8Array(encode(0, "proto", [new Uint8Array(0), new Uint8Array(0)])),
+      reference(0, "proto", [new Uint8Array(0), new Uint8Array(0)])
+    )
+  })
+})
