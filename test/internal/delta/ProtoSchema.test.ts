@@ -1,6 +1,11 @@
-import { create, type DescMessage, toBinary } from "@bufbuild/protobuf"
+import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf"
 import { reflect } from "@bufbuild/protobuf/reflect"
-import { DescriptorProtoSchema, FieldDescriptorProto_Label, FieldDescriptorProto_Type } from "@bufbuild/protobuf/wkt"
+import {
+  DescriptorProtoSchema,
+  FieldDescriptorProto_Label,
+  FieldDescriptorProto_Type,
+  type FieldDescriptorProtoSchema
+} from "@bufbuild/protobuf/wkt"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
@@ -285,7 +290,7 @@ describe("ProtoRecord", () => {
       assert.isTrue(Result.isFailure(missing) && missing.failure.message === "column 'id': missing required field")
 
       const id = { name: "id", number: 1, label: 1, type: FieldDescriptorProto_Type.INT64 }
-      const cases: ReadonlyArray<readonly [ReadonlyArray<Record<string, unknown>>, string]> = [
+      const cases: ReadonlyArray<readonly [Array<MessageInitShape<typeof FieldDescriptorProtoSchema>>, string]> = [
         [[{ ...id, type: FieldDescriptorProto_Type.STRING }], "field 'id': string cannot"],
         [[id, { name: "extra", number: 2, label: 1, type: FieldDescriptorProto_Type.STRING }], "field 'extra'"],
         [[{ name: "note", number: 1, label: 1, type: FieldDescriptorProto_Type.STRING }], "field 'id': NOT NULL"],
