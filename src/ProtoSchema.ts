@@ -237,7 +237,11 @@ const numericCheck = (type: NumericType, ast: SchemaAST.AST): SchemaAST.Filter<u
   if (type === "float") {
     return Schema.makeFilter(
       (u: unknown) => !Predicate.isNumber(u) || !Number.isFinite(u) || Math.abs(u) <= FLOAT32_MAX,
-      { expected: "a number within the float32 range", ...annotations }
+      {
+        expected: "a number within the float32 range",
+        arbitraryConstraint: { minimum: -FLOAT32_MAX, maximum: FLOAT32_MAX, order: Order.Number },
+        ...annotations
+      }
     )
   }
   const numbers = numberRanges[type]
@@ -456,6 +460,8 @@ export interface ProtoDescriptor {
 export interface ProtoCodec<A> extends ProtoDescriptor {
   /** Validates and encodes one record. */
   readonly encode: (value: A) => Effect.Effect<Uint8Array, Schema.SchemaError>
+  /** Validates and encodes one record, synchronously; the failure is the `Schema.SchemaError`. */
+  readonly encodeResult: (value: A) => Result.Result<Uint8Array, Schema.SchemaError>
   /** Validates and encodes one record; throws the `Schema.SchemaError`. */
   readonly encodeSync: (value: A) => Uint8Array
   /** Validates and encodes records in order; fails with the first invalid one. */
@@ -514,18 +520,32 @@ const makeCodec = <S extends Schema.Top>(
       ? result.failure
       : new Schema.SchemaError(new SchemaIssue.InvalidValue({ message: "rejected by the Schema" }, value))
   }
-  const write = compiled.write
   const writer = new Writer(4096)
-  const encodeValid = (value: unknown): Uint8Array => {
+  /** Writes a validated value at the writer's position; returns a `SchemaError` for out-of-range bigints. */
+  const write = (value: unknown): Schema.SchemaError | undefined => {
+    try {
+      compiled.write(writer, value)
+      return undefined
+    } catch (error) {
+      if (!(error instanceof Compile.ValueOutOfRange)) throw error
+      return new Schema.SchemaError(
+        new SchemaIssue.InvalidValue({ message: `${error.path}: ${error.detail}` }, value)
+      )
+    }
+  }
+  const encodeValid = (value: unknown): Result.Result<Uint8Array, Schema.SchemaError> => {
     writer.pos = 0
-    write(writer, value)
+    const failure = write(value)
     const bytes = writer.copy(0)
     writer.reset(RETAINED_BYTES)
-    return bytes
+    return failure === undefined ? Result.succeed(bytes) : Result.fail(failure)
   }
+  const encodeResult = (value: S["Type"]): Result.Result<Uint8Array, Schema.SchemaError> =>
+    isValid(value) ? encodeValid(value) : Result.fail(invalid(value))
   const encodeSync = (value: S["Type"]): Uint8Array => {
-    if (!isValid(value)) throw invalid(value)
-    return encodeValid(value)
+    const result = encodeResult(value)
+    if (Result.isFailure(result)) throw result.failure
+    return result.success
   }
   const encodeMany = (values: Iterable<S["Type"]>): Effect.Effect<Array<Uint8Array>, Schema.SchemaError> =>
     Effect.suspend(() => {
@@ -533,11 +553,11 @@ const makeCodec = <S extends Schema.Top>(
       writer.pos = 0
       let index = 0
       for (const value of values) {
-        if (!isValid(value)) {
+        const failure = isValid(value) ? write(value) : invalid(value)
+        if (failure !== undefined) {
           writer.reset(RETAINED_BYTES)
-          return Effect.fail(new Schema.SchemaError(new SchemaIssue.Pointer([index], invalid(value).issue)))
+          return Effect.fail(new Schema.SchemaError(new SchemaIssue.Pointer([index], failure.issue)))
         }
-        write(writer, value)
         ends.push(writer.pos)
         index++
       }
@@ -553,8 +573,8 @@ const makeCodec = <S extends Schema.Top>(
     })
   return Result.succeed({
     ...makeDescriptor(compiled.descriptor),
-    encode: (value) =>
-      Effect.suspend(() => isValid(value) ? Effect.succeed(encodeValid(value)) : Effect.fail(invalid(value))),
+    encode: (value) => Effect.suspend(() => Effect.fromResult(encodeResult(value))),
+    encodeResult,
     encodeSync,
     encodeMany
   })

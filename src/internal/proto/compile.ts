@@ -63,6 +63,15 @@ export class MappingFailure {
   constructor(readonly path: string, readonly detail: string) {}
 }
 
+/**
+ * A value the Schema accepted but protobuf cannot hold (a `bigint` outside the int64 range, where
+ * the schema has no range check); thrown by the writer, turned into a `Schema.SchemaError` by the
+ * codec.
+ */
+export class ValueOutOfRange {
+  constructor(readonly path: string, readonly detail: string) {}
+}
+
 /** Options of `compile`. */
 export interface CompileOptions {
   readonly messageName?: string | undefined
@@ -395,12 +404,26 @@ const numberPlans: Record<NumericType, ValuePlan> = {
   }, { width: 8 })
 }
 
-const int64BigIntPlan = plan(Type.INT64, WireType.Varint, (w, v) => {
-  if (Predicate.isBigInt(v)) w.int64BigInt(v)
-})
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+
+/** int64 from a bigint whose schema has no range check (`Schema.BigInt`): checks while writing. */
+const checkedInt64Plan = (path: string) =>
+  plan(Type.INT64, WireType.Varint, (w, v) => {
+    if (!Predicate.isBigInt(v)) return
+    if (v < INT64_MIN || v > INT64_MAX) {
+      throw new ValueOutOfRange(
+        path,
+        `${v} is outside the int64 range (use ProtoSchema.int64 or ProtoSchema.uint64 to check it in the Schema)`
+      )
+    }
+    w.int64BigInt(v)
+  })
 
 const bigintPlans: Partial<Record<NumericType, ValuePlan>> = {
-  int64: int64BigIntPlan,
+  int64: plan(Type.INT64, WireType.Varint, (w, v) => {
+    if (Predicate.isBigInt(v)) w.int64BigInt(v)
+  }),
   uint64: plan(Type.UINT64, WireType.Varint, (w, v) => {
     if (Predicate.isBigInt(v)) w.int64BigInt(v)
   }),
@@ -460,7 +483,7 @@ const scalarPlan = (base: Base, sources: ReadonlyArray<SchemaAST.AST>, path: str
     case "number":
       return numberPlans[numeric ?? "double"]
     case "bigint": {
-      if (numeric === undefined) return int64BigIntPlan
+      if (numeric === undefined) return checkedInt64Plan(path)
       const found = bigintPlans[numeric]
       if (found === undefined) {
         throw new MappingFailure(
@@ -496,7 +519,11 @@ interface MessageScope {
 }
 
 const formatPath = (path: ReadonlyArray<string>): string =>
-  path.reduce((acc, segment) => segment.startsWith("[") || acc === "" ? acc + segment : `${acc}.${segment}`, "")
+  path.reduce(
+    (acc, segment) =>
+      segment.startsWith("[") || segment.startsWith("{") || acc === "" ? acc + segment : `${acc}.${segment}`,
+    ""
+  )
 
 /** protoc's name for the entry message of a map field. */
 export const mapEntryName = (fieldName: string): string => `${pascalCase(fieldName)}Entry`
