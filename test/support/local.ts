@@ -1,0 +1,39 @@
+/**
+ * Helpers for tests that run Zerobus Local.
+ *
+ * - `quiet`: options that silence the server's stream-event logs.
+ * - `tokenFor(local, table)`: a token from the server's OIDC endpoint, requested like the official
+ *   clients do.
+ * - `rawClient(local)`: a scoped `RawClient` (closed with the scope).
+ * - `uniqueTable(prefix)`: a fresh `main.<prefix>.t<n>` table name.
+ */
+import { Effect, Redacted } from "effect"
+import type { ZerobusLocal } from "../../src/local/index.ts"
+import { fetchToken } from "./oauth.ts"
+import { RawClient } from "./rawClient.ts"
+
+/** Server options that keep test output clean. */
+export const quiet = { logLevel: "None" } as const
+
+/** A token for writing `table`, fetched from the server's token endpoint. */
+export const tokenFor = (local: ZerobusLocal.ZerobusLocal["Service"], table: string) =>
+  Effect.promise(() =>
+    fetchToken(local.workspaceUrl, {
+      clientId: local.clientId,
+      clientSecret: Redacted.value(local.clientSecret),
+      table,
+      workspaceId: local.workspaceId
+    })
+  )
+
+/** A raw client for the server, closed with the scope. */
+export const rawClient = (local: ZerobusLocal.ZerobusLocal["Service"], options: { readonly ca?: Buffer } = {}) =>
+  Effect.acquireRelease(
+    Effect.sync(() => new RawClient(local.endpoint, options)),
+    (client) => Effect.sync(() => client.close())
+  )
+
+let counter = 0
+
+/** A table name no other test uses. */
+export const uniqueTable = (prefix = "test"): string => `main.${prefix}.t${++counter}_${process.pid}`
