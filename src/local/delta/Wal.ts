@@ -171,10 +171,10 @@ export const open = Effect.fnUntraced(function*(options: WalOptions): Effect.fn.
 
   const settle = () => {
     const failed = failure
-    while (waiters.length > 0 && (failed !== undefined || waiters[0]!.lsn <= durableLsn)) {
-      const waiter = waiters.shift()!
-      Deferred.doneUnsafe(waiter.deferred, failed === undefined ? Exit.void : Exit.fail(failed))
-    }
+    const firstPending = failed === undefined ? waiters.findIndex((w) => w.lsn > durableLsn) : -1
+    const done = waiters.splice(0, firstPending === -1 ? waiters.length : firstPending)
+    const exit = failed === undefined ? Exit.void : Exit.fail(failed)
+    for (const waiter of done) Deferred.doneUnsafe(waiter.deferred, exit)
   }
 
   const awaitDurable = (lsn: number): Effect.Effect<void, DeltaError> =>
