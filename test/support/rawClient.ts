@@ -35,10 +35,17 @@ import {
   TABLE_NAME_HEADER
 } from "../../src/internal/protocol.ts"
 
+/** The final status of a call. */
+export interface RawStatus {
+  readonly _tag: "Status"
+  readonly code: number
+  readonly details: string
+}
+
 /** Something the server sent: a message, or the final status (always last). */
 export type RawEvent =
   | { readonly _tag: "Message"; readonly message: EphemeralStreamResponse }
-  | { readonly _tag: "Status"; readonly code: number; readonly details: string }
+  | RawStatus
 
 type Outgoing = EphemeralStreamRequest | Buffer
 
@@ -196,13 +203,13 @@ export class RawCall {
   }
 
   /** The final status, if the call ended. */
-  finalStatus(): { readonly code: number; readonly details: string } | undefined {
+  finalStatus(): RawStatus | undefined {
     const last = this.events.at(-1)
     return last?._tag === "Status" ? last : undefined
   }
 
   /** Waits for the final status. */
-  async status(timeoutMs = 5000): Promise<{ readonly code: number; readonly details: string }> {
+  async status(timeoutMs = 5000): Promise<RawStatus> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const end = this.finalStatus()
