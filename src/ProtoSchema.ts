@@ -448,11 +448,13 @@ export interface ProtoDescriptor {
  * A descriptor plus an encoder for the values of a Schema (`A` is the Schema's `Type`).
  *
  * Every encoder validates the value against the Schema first and fails with its
- * `Schema.SchemaError` (for `encodeMany`, the path starts with the record's index). Encoded records
- * never share memory with the codec's internal buffer, so they can be kept (for example in a replay
- * buffer) for as long as needed. `encode` and `encodeSync` return a `Uint8Array` that owns its
- * `ArrayBuffer`; the records of one `encodeMany` call are views into one `ArrayBuffer` allocated for
- * that batch (use `byteOffset`/`byteLength`, never `.buffer` alone).
+ * `Schema.SchemaError` (for `encodeMany`, the path starts with the record's index).
+ *
+ * Memory: an encoded record is never overwritten, so it can be kept (for example in a replay
+ * buffer) for as long as needed. Records up to 16 KiB are views into 64 KiB slabs shared with the
+ * codec's other records (allocating an `ArrayBuffer` per record would cost more than encoding it):
+ * use `byteOffset`/`byteLength` with `.buffer`, never `.buffer` alone, and never transfer it. A
+ * slab stays in memory while any of its records does. Larger records own their buffer.
  *
  * @since 0.1.0
  * @category models
@@ -502,9 +504,6 @@ const makeDescriptor = (descriptor: DescriptorProto, bytes?: Uint8Array): ProtoD
   descriptorBytes: bytes ?? toBinary(DescriptorProtoSchema, descriptor)
 })
 
-/** Writer capacity kept between calls; a larger record or batch grows it for that call only. */
-const RETAINED_BYTES = 1024 * 1024
-
 const makeCodec = <S extends Schema.Top>(
   schema: S,
   options: MakeOptions | undefined
@@ -520,25 +519,19 @@ const makeCodec = <S extends Schema.Top>(
       ? result.failure
       : new Schema.SchemaError(new SchemaIssue.InvalidValue({ message: "rejected by the Schema" }, value))
   }
-  const writer = new Writer(4096)
-  /** Writes a validated value at the writer's position; returns a `SchemaError` for out-of-range bigints. */
-  const write = (value: unknown): Schema.SchemaError | undefined => {
+  const writer = new Writer()
+  /** Writes a validated value as one record; a `SchemaError` for bigints outside int64. */
+  const encodeValid = (value: unknown): Result.Result<Uint8Array, Schema.SchemaError> => {
     try {
       compiled.write(writer, value)
-      return undefined
     } catch (error) {
+      writer.rollback()
       if (!(error instanceof Compile.ValueOutOfRange)) throw error
-      return new Schema.SchemaError(
-        new SchemaIssue.InvalidValue({ message: `${error.path}: ${error.detail}` }, value)
+      return Result.fail(
+        new Schema.SchemaError(new SchemaIssue.InvalidValue({ message: `${error.path}: ${error.detail}` }, value))
       )
     }
-  }
-  const encodeValid = (value: unknown): Result.Result<Uint8Array, Schema.SchemaError> => {
-    writer.pos = 0
-    const failure = write(value)
-    const bytes = writer.copy(0)
-    writer.reset(RETAINED_BYTES)
-    return failure === undefined ? Result.succeed(bytes) : Result.fail(failure)
+    return Result.succeed(writer.finish())
   }
   const encodeResult = (value: S["Type"]): Result.Result<Uint8Array, Schema.SchemaError> =>
     isValid(value) ? encodeValid(value) : Result.fail(invalid(value))
@@ -549,25 +542,15 @@ const makeCodec = <S extends Schema.Top>(
   }
   const encodeMany = (values: Iterable<S["Type"]>): Effect.Effect<Array<Uint8Array>, Schema.SchemaError> =>
     Effect.suspend(() => {
-      const ends: Array<number> = []
-      writer.pos = 0
+      const records: Array<Uint8Array> = []
       let index = 0
       for (const value of values) {
-        const failure = isValid(value) ? write(value) : invalid(value)
-        if (failure !== undefined) {
-          writer.reset(RETAINED_BYTES)
-          return Effect.fail(new Schema.SchemaError(new SchemaIssue.Pointer([index], failure.issue)))
+        const result = encodeResult(value)
+        if (Result.isFailure(result)) {
+          return Effect.fail(new Schema.SchemaError(new SchemaIssue.Pointer([index], result.failure.issue)))
         }
-        ends.push(writer.pos)
+        records.push(result.success)
         index++
-      }
-      const batch = writer.copy(0)
-      writer.reset(RETAINED_BYTES)
-      const records: Array<Uint8Array> = []
-      let start = 0
-      for (const end of ends) {
-        records.push(batch.subarray(start, end))
-        start = end
       }
       return Effect.succeed(records)
     })

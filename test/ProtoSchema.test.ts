@@ -651,14 +651,29 @@ describe("ProtoSchema encoding", () => {
       assert.include(error.message, `[1]["id"]`)
     }))
 
-  it("returns records that do not share the codec's buffer", () => {
+  it("returns records that later encodes never overwrite", () => {
     const codec = ProtoSchema.makeUnsafe(Schema.Struct({ s: Schema.String }))
     const first = codec.encodeSync({ s: "first" })
     const copy = [...first]
-    for (let i = 0; i < 100; i++) codec.encodeSync({ s: `other ${i}`.repeat(i) })
+    const records = Array.from({ length: 2000 }, (_, i) => codec.encodeSync({ s: `other ${i}`.repeat(i % 10) }))
     assert.deepStrictEqual([...first], copy)
-    assert.strictEqual(first.byteOffset, 0)
-    assert.strictEqual(first.buffer.byteLength, first.byteLength)
+    // small records are disjoint views of shared slabs
+    const byBuffer = new Map<ArrayBufferLike, Array<Uint8Array>>()
+    for (const record of [first, ...records]) {
+      byBuffer.set(record.buffer, [...(byBuffer.get(record.buffer) ?? []), record])
+    }
+    assert.isTrue(byBuffer.size > 1 && byBuffer.size < 100)
+    for (const views of byBuffer.values()) {
+      const sorted = views.toSorted((a, b) => a.byteOffset - b.byteOffset)
+      sorted.forEach((view, i) => {
+        const next = sorted[i + 1]
+        if (next !== undefined) assert.isAtMost(view.byteOffset + view.byteLength, next.byteOffset)
+      })
+    }
+    // big records own their buffer
+    const big = codec.encodeSync({ s: "x".repeat(20_000) })
+    assert.strictEqual(big.byteOffset, 0)
+    assert.strictEqual(big.buffer.byteLength, big.byteLength)
   })
 
   it.effect("is lazy: encode runs when the effect runs", () =>

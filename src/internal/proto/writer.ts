@@ -1,10 +1,17 @@
 /**
- * A growable protobuf byte writer used by the compiled record encoders of `ProtoSchema`. One
- * writer is reused for every record of a codec: the hot path allocates nothing but the final copy.
+ * A protobuf byte writer for the compiled record encoders of `ProtoSchema`.
+ *
+ * Records are written straight into a slab (64 KiB by default) and handed out as views of it:
+ * the slab's memory is never written again once a record is finished, so a record stays valid for
+ * as long as it is referenced, and encoding a record allocates only its view. (Allocating a fresh
+ * `ArrayBuffer` per record costs more than encoding it.) When a slab is full, the record being
+ * written moves to a new slab. Records larger than a quarter of a slab are copied out into their
+ * own buffer instead, so a big record does not pin a big slab.
  *
  * Every method reserves the room it needs, so callers never check capacity themselves.
  * Length-delimited values reserve one byte for the length and move the payload only when it turns
- * out to be 128 bytes or longer.
+ * out to be 128 bytes or longer. Length marks are relative to the record's start, so they survive
+ * a move to a new slab.
  *
  * @internal
  */
@@ -13,6 +20,8 @@ const TWO_32 = 4294967296
 
 /** Strings up to this many UTF-16 code units encode to at most 126 bytes: a one-byte length. */
 const SHORT_STRING = 42
+
+const DEFAULT_SLAB = 64 * 1024
 
 const encoder = new TextEncoder()
 
@@ -33,12 +42,18 @@ export const WireType = {
 
 /** The writer; see the module comment. */
 export class Writer {
+  /** The current slab. */
   buf: Uint8Array
   view: DataView
+  /** Where the record being written starts in `buf`. */
+  start = 0
+  /** The write position in `buf`. */
   pos = 0
+  private readonly slabSize: number
 
-  constructor(initialCapacity = 1024) {
-    this.buf = new Uint8Array(initialCapacity)
+  constructor(slabSize = DEFAULT_SLAB) {
+    this.slabSize = slabSize
+    this.buf = new Uint8Array(slabSize)
     this.view = new DataView(this.buf.buffer)
   }
 
@@ -47,27 +62,43 @@ export class Writer {
     if (this.pos + n > this.buf.length) this.grow(n)
   }
 
+  /** Moves the record being written to a new slab with room for `n` more bytes. */
   private grow(n: number): void {
-    let size = this.buf.length * 2
-    while (size < this.pos + n) size *= 2
+    const used = this.pos - this.start
+    let size = this.slabSize
+    while (size < used + n) size *= 2
     const next = new Uint8Array(size)
-    next.set(this.buf.subarray(0, this.pos))
+    next.set(this.buf.subarray(this.start, this.pos))
     this.buf = next
     this.view = new DataView(next.buffer)
+    this.start = 0
+    this.pos = used
   }
 
-  /** A fresh copy of the bytes written since `start`. */
-  copy(start: number): Uint8Array {
-    return this.buf.slice(start, this.pos)
-  }
-
-  /** Releases an oversized buffer (after an unusually large record) and rewinds. */
-  reset(maxRetained: number): void {
-    this.pos = 0
-    if (this.buf.length > maxRetained) {
-      this.buf = new Uint8Array(maxRetained)
-      this.view = new DataView(this.buf.buffer)
+  /** Ends the record being written and returns it (see the module comment). */
+  finish(): Uint8Array {
+    const start = this.start
+    const end = this.pos
+    if (end - start > this.slabSize >>> 2) {
+      const own = this.buf.slice(start, end)
+      this.pos = start
+      if (this.buf.length > this.slabSize) this.fresh()
+      return own
     }
+    this.start = end
+    return this.buf.subarray(start, end)
+  }
+
+  /** Drops the record being written. */
+  rollback(): void {
+    this.pos = this.start
+  }
+
+  private fresh(): void {
+    this.buf = new Uint8Array(this.slabSize)
+    this.view = new DataView(this.buf.buffer)
+    this.start = 0
+    this.pos = 0
   }
 
   /** An unsigned 32-bit varint (also tags, lengths, bool, uint32). */
@@ -126,8 +157,10 @@ export class Writer {
 
   /** A 64-bit varint of a bigint (signed or unsigned; wraps modulo 2^64). */
   int64BigInt(value: bigint): void {
-    if (value >= 0n && value <= 0xffffffffn) {
-      this.uint32(Number(value))
+    // converting once and checking is cheaper than bigint arithmetic; exact for safe integers
+    const n = Number(value)
+    if (Number.isSafeInteger(n)) {
+      this.int64Number(n)
       return
     }
     const u = BigInt.asUintN(64, value)
@@ -280,21 +313,23 @@ export class Writer {
   /** Reserves a one-byte length prefix; pass the result to `endLength` after writing the payload. */
   beginLength(): number {
     this.ensure(1)
-    return this.pos++
+    return this.pos++ - this.start
   }
 
   /** Writes the length of the payload started at `mark`, widening the prefix when needed. */
   endLength(mark: number): void {
-    const len = this.pos - mark - 1
+    const at = this.start + mark
+    const len = this.pos - at - 1
     if (len < 0x80) {
-      this.buf[mark] = len
+      this.buf[at] = len
       return
     }
     const size = varint32Size(len)
     this.ensure(size - 1)
     const buf = this.buf
-    buf.copyWithin(mark + size, mark + 1, this.pos)
-    let pos = mark
+    const from = this.start + mark
+    buf.copyWithin(from + size, from + 1, this.pos)
+    let pos = from
     let value = len
     while (value > 0x7f) {
       buf[pos++] = (value & 0x7f) | 0x80

@@ -3,11 +3,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { Writer } from "../../../src/internal/proto/writer.ts"
 
-/** Bytes of one write into a fresh writer (small initial capacity, so growth is exercised). */
+/** Bytes of one record written into a fresh writer (tiny slabs, so moves to new slabs are exercised). */
 const ours = (f: (w: Writer) => void): Array<number> => {
   const w = new Writer(4)
   f(w)
-  return [...w.copy(0)]
+  return [...w.finish()]
 }
 
 const theirs = (f: (w: BinaryWriter) => void): Array<number> => {
@@ -134,17 +134,59 @@ describe("Writer", () => {
     }
   })
 
-  it("keeps earlier bytes when growing, and releases oversized buffers on reset", () => {
-    const w = new Writer(2)
-    for (let i = 0; i < 1000; i++) w.uint32(i)
-    const first = w.copy(0)
-    const reader = new BinaryReader(first)
-    for (let i = 0; i < 1000; i++) assert.strictEqual(reader.uint32(), i)
-    w.reset(16)
-    assert.strictEqual(w.pos, 0)
-    assert.strictEqual(w.buf.length, 16)
-    w.string("after reset")
-    assert.strictEqual(new BinaryReader(w.copy(0)).string(), "after reset")
-    assert.strictEqual(first.length, reader.pos, "copies are independent of the writer")
+  it("hands out records that later writes never touch", () => {
+    const w = new Writer(64)
+    const records: Array<Uint8Array> = []
+    const expected: Array<Array<number>> = []
+    for (let i = 0; i < 200; i++) {
+      // nested lengths across slab moves: some records do not fit the rest of their slab
+      w.uint32(0x0a)
+      const mark = w.beginLength()
+      w.string(`record ${i} `.repeat(i % 4))
+      w.endLength(mark)
+      const record = w.finish()
+      records.push(record)
+      expected.push(theirs((t) => {
+        t.uint32(0x0a).fork().string(`record ${i} `.repeat(i % 4)).join()
+      }))
+    }
+    assert.deepStrictEqual(records.map((r) => [...r]), expected)
+    const buffers = new Set(records.map((r) => r.buffer))
+    assert.isTrue(buffers.size > 1, "records moved to new slabs")
+    assert.isTrue(buffers.size < 200, "records share slabs")
+  })
+
+  it("copies records larger than a quarter slab out, and reuses the slab space", () => {
+    const w = new Writer(64)
+    w.string("small")
+    const small = w.finish()
+    w.bytes(new Uint8Array(20))
+    const big = w.finish()
+    assert.strictEqual(big.byteOffset, 0)
+    assert.strictEqual(big.buffer.byteLength, 21)
+    w.string("next")
+    const next = w.finish()
+    assert.strictEqual(next.buffer, small.buffer)
+    assert.strictEqual(next.byteOffset, small.byteOffset + small.byteLength)
+    // a record bigger than a slab gets a bigger slab for its writing, then its own buffer
+    w.bytes(new Uint8Array(1000).fill(7))
+    const huge = w.finish()
+    assert.deepStrictEqual([...huge], theirs((t) => t.bytes(new Uint8Array(1000).fill(7))))
+    assert.strictEqual(w.buf.length, 64, "back to a normal slab")
+    assert.deepStrictEqual([...small], [5, ...new TextEncoder().encode("small")])
+    assert.deepStrictEqual([...next], [4, ...new TextEncoder().encode("next")])
+  })
+
+  it("rolls back a partial record", () => {
+    const w = new Writer(64)
+    w.string("kept")
+    const kept = w.finish()
+    w.string("dropped")
+    w.rollback()
+    w.string("after")
+    const after = w.finish()
+    assert.deepStrictEqual([...after], [5, ...new TextEncoder().encode("after")])
+    assert.strictEqual(after.byteOffset, kept.byteOffset + kept.byteLength)
+    assert.strictEqual(new BinaryReader(kept).string(), "kept")
   })
 })
