@@ -239,7 +239,9 @@ export class RawClient {
       : grpc.credentials.createInsecure()
     this.client = new grpc.Client(addressOf(endpoint), credentials, {
       "grpc.max_send_message_length": -1,
-      "grpc.max_receive_message_length": -1
+      "grpc.max_receive_message_length": -1,
+      // TLS test certificates name localhost; avoid using an IP address as the TLS server name.
+      ...(endpoint.startsWith("https://") ? { "grpc.ssl_target_name_override": "localhost" } : {})
     })
   }
 

@@ -6,12 +6,13 @@
 import { create, isFieldSet, type MessageInitShape } from "@bufbuild/protobuf"
 import { DurationSchema } from "@bufbuild/protobuf/wkt"
 import * as grpc from "@grpc/grpc-js"
-import type * as Cause from "effect/Cause"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
@@ -96,7 +97,8 @@ type AckItem =
     readonly offset: number
     readonly records: number
     readonly receivedAt: number
-    readonly durable: Effect.Effect<void, StorageError>
+    /** Already known (an Exit), or a fiber awaiting the storage's durability Effect. */
+    readonly durable: Exit.Exit<void, StorageError> | Fiber.Fiber<void, StorageError>
   }
   | { readonly _tag: "Barrier"; readonly done: Deferred.Deferred<void> }
 
@@ -142,6 +144,9 @@ const storageRefusal = (error: StorageError, offset: number | undefined): Refuse
 }
 
 const ignore = (): void => {}
+
+/** `Exit.isExit`, keeping the Effect's types (memory storage answers with `Effect.void`, an Exit). */
+const isExitOf = <A, E>(effect: Effect.Effect<A, E>): effect is Exit.Exit<A, E> => Exit.isExit(effect)
 
 const metadataValue = (call: Call, key: string): string | undefined => {
   const value = call.metadata.get(key)[0]
@@ -435,9 +440,32 @@ const ingest = Effect.fnUntraced(function*(
           Deferred.doneUnsafe(item.done, Exit.void)
           continue
         }
-        const failure = yield* Effect.flip(item.durable).pipe(Effect.option)
-        if (Option.isSome(failure)) {
-          const refused = storageRefusal(failure.value, item.offset)
+        let exit: Exit.Exit<void, StorageError>
+        if (Exit.isExit(item.durable)) {
+          exit = item.durable
+        } else {
+          // Requests that became durable together complete their fibers in one scheduler round:
+          // give them that round before acknowledging, so one ack covers them all.
+          let polled = item.durable.pollUnsafe()
+          if (polled === undefined) {
+            yield* Effect.yieldNow
+            polled = item.durable.pollUnsafe()
+          }
+          if (polled === undefined) {
+            // Not durable yet: acknowledge what is, then wait.
+            yield* flush(highest, receivedAt)
+            exit = yield* Fiber.await(item.durable)
+          } else {
+            exit = polled
+          }
+        }
+        if (Exit.isFailure(exit)) {
+          // Acknowledge what is durable, then fail the stream.
+          yield* flush(highest, receivedAt)
+          const failure = Cause.findErrorOption(exit.cause)
+          const refused = Option.isSome(failure)
+            ? storageRefusal(failure.value, item.offset)
+            : new Refused(grpc.status.INTERNAL, `storage failure at offset ${item.offset}`)
           stop({ _tag: "Status", code: refused.code, message: refused.message, state: "failed" })
           return
         }
@@ -596,7 +624,13 @@ const ingest = Effect.fnUntraced(function*(
       Effect.mapError((error) => storageRefusal(error, offset))
     )
     const receivedAt = faults.ackDelay === undefined ? 0 : yield* Clock.currentTimeMillis
-    Queue.offerUnsafe(acks, { _tag: "Request", offset, records: records.length, receivedAt, durable })
+    Queue.offerUnsafe(acks, {
+      _tag: "Request",
+      offset,
+      records: records.length,
+      receivedAt,
+      durable: isExitOf(durable) ? durable : yield* Effect.forkChild(durable)
+    })
     expected++
     const action = yield* due(expected)
     if (action !== undefined) return action
