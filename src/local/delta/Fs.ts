@@ -36,6 +36,17 @@ export const readdir = (dir: string): Effect.Effect<ReadonlyArray<string>, Delta
     }
   })
 
+/** The names of the subdirectories of a directory; a missing directory has none. */
+export const readdirDirs = (dir: string): Effect.Effect<ReadonlyArray<string>, DeltaError> =>
+  attempt("readdir", dir, async () => {
+    try {
+      return (await fsp.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
+    } catch (e) {
+      if (hasCode(e, "ENOENT")) return []
+      throw e
+    }
+  })
+
 /** A file's bytes, or undefined when it does not exist. */
 export const readFileOrUndefined = (file: string): Effect.Effect<Buffer | undefined, DeltaError> =>
   attempt("read", file, async () => {
