@@ -7,8 +7,8 @@
  * - `testLayer(serverOptions, clientOptions)`: both, exposing both services.
  */
 import { Effect, Layer } from "effect"
-import * as Zerobus from "../../src/Zerobus.ts"
 import { ZerobusLocal } from "../../src/local/index.ts"
+import * as Zerobus from "../../src/Zerobus.ts"
 import { quiet } from "./local.ts"
 
 /** A Zerobus Local server for tests. */

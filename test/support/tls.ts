@@ -39,7 +39,14 @@ export const selfSignedCertificate = (): Certificate => {
     "-subj",
     "/CN=localhost",
     "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1"
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    // An end-entity certificate (rustls refuses a CA certificate as the server's certificate).
+    "-addext",
+    "basicConstraints=critical,CA:FALSE",
+    "-addext",
+    "keyUsage=critical,digitalSignature",
+    "-addext",
+    "extendedKeyUsage=serverAuth"
   ], { stdio: "pipe" })
   return {
     dir,
