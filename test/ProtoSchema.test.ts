@@ -386,6 +386,63 @@ describe("ProtoSchema descriptors", () => {
     messageOf(d)
   })
 
+  it("maps other spellings of the same types", () => {
+    enum Color {
+      Red = "red",
+      Green = "green"
+    }
+    enum Level {
+      Low = 1,
+      High = 2
+    }
+    const codec = ProtoSchema.makeUnsafe(Schema.Struct({
+      template: Schema.TemplateLiteral(["id-", Schema.Number]),
+      color: Schema.Enum(Color),
+      level: Schema.Enum(Level),
+      either: Schema.Union([Schema.String, Schema.Literal("x")]),
+      nonEmpty: Schema.NonEmptyArray(ProtoSchema.int32),
+      zoned: Schema.DateTimeZoned,
+      parsed: Schema.DateFromString,
+      bigLiteral: Schema.Literal(5n)
+    }))
+    const d = codec.descriptor
+    assert.deepStrictEqual(d.field.map((f) => [f.name, f.type, f.label]), [
+      ["template", Type.STRING, Label.REQUIRED],
+      ["color", Type.STRING, Label.REQUIRED],
+      ["level", Type.DOUBLE, Label.REQUIRED],
+      ["either", Type.STRING, Label.REQUIRED],
+      ["nonEmpty", Type.INT32, Label.REPEATED],
+      ["zoned", Type.INT64, Label.REQUIRED],
+      ["parsed", Type.INT64, Label.REQUIRED],
+      ["bigLiteral", Type.INT64, Label.REQUIRED]
+    ])
+    const zoned = DateTime.makeZonedUnsafe(new Date("2024-01-01T00:00:00Z"), { timeZone: "Europe/Paris" })
+    const decoded = decode(
+      messageOf(d),
+      codec.encodeSync({
+        template: "id-7",
+        color: Color.Green,
+        level: Level.High,
+        either: "x",
+        nonEmpty: [1, 2],
+        zoned,
+        parsed: new Date(1500),
+        bigLiteral: 5n
+      })
+    )
+    assert.deepStrictEqual(
+      [
+        decoded["template"],
+        decoded["color"],
+        decoded["level"],
+        decoded["nonEmpty"],
+        decoded["zoned"],
+        decoded["parsed"]
+      ],
+      ["id-7", "green", 2, [1, 2], 1704067200000000n, 1500000n]
+    )
+  })
+
   it("writes repeated scalars unpacked with packed: false", () => {
     const codec = ProtoSchema.makeUnsafe(Schema.Struct({ xs: Schema.Array(ProtoSchema.int32) }), { packed: false })
     assert.isUndefined(fieldOf(codec.descriptor, "xs").options)
