@@ -1,5 +1,22 @@
 import { defineConfig } from "vitest/config"
 
+// vitest 5's reporter calls Map.groupBy (Node >= 21) when it prints failed suites; Node 20 lacks it.
+if (!Object.hasOwn(Map, "groupBy")) {
+  Object.defineProperty(Map, "groupBy", {
+    value: <K, V>(items: Iterable<V>, key: (item: V, index: number) => K): Map<K, Array<V>> => {
+      const groups = new Map<K, Array<V>>()
+      let index = 0
+      for (const item of items) {
+        const k = key(item, index++)
+        const group = groups.get(k)
+        if (group === undefined) groups.set(k, [item])
+        else group.push(item)
+      }
+      return groups
+    }
+  })
+}
+
 export default defineConfig({
   resolve: { conditions: ["zerobus-source"] },
   ssr: { resolve: { conditions: ["zerobus-source"] } },

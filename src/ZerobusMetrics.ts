@@ -51,13 +51,17 @@ export const requestsInFlight = Metric.gauge("zerobus_requests_in_flight", {
 })
 
 /**
- * Time from writing a message to its acknowledgement.
+ * Milliseconds from writing a message to its acknowledgement: quantiles 0.5, 0.9 and 0.99 over the
+ * last minute (at most 10,000 observations).
  *
  * @since 0.1.0
  * @category metrics
  */
-export const ackLatency = Metric.timer("zerobus_ack_latency", {
-  description: "Time from sending a message to its durability ack"
+export const ackLatency = Metric.summary("zerobus_ack_latency_ms", {
+  description: "Milliseconds from sending a message to its durability ack",
+  maxAge: "1 minute",
+  maxSize: 10_000,
+  quantiles: [0.5, 0.9, 0.99]
 })
 
 /**

@@ -9,6 +9,7 @@
  *
  * @internal
  */
+import { isFieldSet } from "@bufbuild/protobuf"
 import type * as grpc from "@grpc/grpc-js"
 import {
   Cause,
@@ -34,7 +35,14 @@ import * as ZerobusMetrics from "../ZerobusMetrics.ts"
 import type { EncodedRecord, StreamState, ZerobusStream } from "../ZerobusStream.ts"
 import { TypeId } from "../ZerobusStream.ts"
 import { Batch, type Item, Ledger, recordCount } from "./ledger.ts"
-import { decodeResponse, type EphemeralStreamResponse, METHOD_PATH, TABLE_NAME_HEADER } from "./protocol.ts"
+import {
+  CreateIngestStreamResponseSchema,
+  decodeResponse,
+  type EphemeralStreamResponse,
+  IngestRecordResponseSchema,
+  METHOD_PATH,
+  TABLE_NAME_HEADER
+} from "./protocol.ts"
 import { encodeCreateStream, encodeIngest, type Payload, payloadBytes } from "./wire.ts"
 
 /** What a stream needs from its SDK. */
@@ -222,7 +230,7 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
     let last = -1
     while (c.inflight > 0 && c.ackedPhysical < physical) {
       last = c.inflightLast[c.inflightHead]!
-      ackLatency.updateUnsafe(Duration.millis(t - c.inflightSentAt[c.inflightHead]!), context)
+      ackLatency.updateUnsafe(t - c.inflightSentAt[c.inflightHead]!, context)
       c.inflightHead++
       c.ackedPhysical++
     }
@@ -254,7 +262,10 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
     c.lastMessageAt = now()
     const payload = message.payload
     if (!c.created) {
-      if (payload.case === "createStreamResponse" && payload.value.streamId !== undefined) {
+      if (
+        payload.case === "createStreamResponse" &&
+        isFieldSet(payload.value, CreateIngestStreamResponseSchema.field.streamId)
+      ) {
         c.created = true
         c.streamId = payload.value.streamId
         Deferred.doneUnsafe(c.createdSignal, Exit.void)
@@ -272,9 +283,11 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
     }
     switch (payload.case) {
       case "ingestRecordResponse": {
-        const offset = payload.value.durabilityAckUpToOffset
-        if (offset === undefined) c.end(Exit.fail(unexpected("an ack without durability_ack_up_to_offset")))
-        else onAck(c, Number(offset))
+        if (isFieldSet(payload.value, IngestRecordResponseSchema.field.durabilityAckUpToOffset)) {
+          onAck(c, Number(payload.value.durabilityAckUpToOffset))
+        } else {
+          c.end(Exit.fail(unexpected("an ack without durability_ack_up_to_offset")))
+        }
         return
       }
       case "closeStreamSignal": {
@@ -519,7 +532,6 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
     Effect.gen(function*() {
       let c = first
       while (true) {
-        install(c)
         const outcome = yield* Effect.exit(Effect.raceFirst(Deferred.await(c.ended), watchdog(c)))
         const graceful = Exit.isSuccess(outcome)
         c.release(graceful)
@@ -559,6 +571,7 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
           return
         }
         c = next.value
+        install(c)
         yield* Effect.logInfo("Stream recovered").pipe(
           Effect.annotateLogs({ streamId: c.streamId, replaying: ledger.size })
         )
@@ -570,9 +583,10 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
     yield* Effect.logWarning("A descriptor was given for a JSON stream; it is not sent")
   }
   const first = yield* connect()
-  yield* Effect.logInfo("Stream opened").pipe(
+  yield* Effect.logDebug("Stream opened").pipe(
     Effect.annotateLogs({ ...logAnnotations, streamId: first.streamId })
   )
+  install(first)
   const supervisor = yield* supervise(first).pipe(Effect.forkIn(scope))
 
   // ---- the public operations -----------------------------------------------------------------
