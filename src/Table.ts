@@ -6,6 +6,8 @@
  * - `Table.json(name)`: JSON strings or plain objects;
  * - `Table.json(name, schema)`: values of an Effect Schema, encoded by it, then as JSON;
  * - `Table.proto(name, descriptor)`: protobuf-encoded bytes;
+ * - `Table.protoSchema(name, codec)`: values of an Effect Schema, as protobuf (see `ProtoSchema`);
+ * - `Table.protoMessage(name, messageSchema)`: protobuf-es messages of a generated schema;
  * - `Table.fromProperties(properties, recordType)`: the official SDKs' untyped shape, checked
  *   at run time.
  *
@@ -14,11 +16,12 @@
  *
  * @since 0.1.0
  */
-import { fromBinary, toBinary } from "@bufbuild/protobuf"
+import { type DescMessage, fromBinary, isMessage, type MessageShape, toBinary } from "@bufbuild/protobuf"
 import { type DescriptorProto, DescriptorProtoSchema } from "@bufbuild/protobuf/wkt"
 import { Effect, Predicate, Result, Schema } from "effect"
 import { parseTableName } from "./internal/endpoint.ts"
 import { type Payload, payloadBytes } from "./internal/wire.ts"
+import * as ProtoSchema from "./ProtoSchema.ts"
 import { maxRequestBytes, type RecordType } from "./StreamOptions.ts"
 import * as ZerobusError from "./ZerobusError.ts"
 
@@ -185,6 +188,41 @@ export const protoWith = <A>(
     const bytes = encode(record)
     return ZerobusError.isZerobusError(bytes) ? bytes : checkSize(bytes)
   })
+
+/**
+ * A proto table whose records are values of an Effect Schema, encoded by a `ProtoSchema` codec
+ * (`ProtoSchema.make(schema)`): the codec's descriptor is declared when the stream opens, and a
+ * value the schema refuses fails `ingest` with `InvalidArgument` carrying the Schema's message.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const protoSchema = <A>(name: string, codec: ProtoSchema.ProtoCodec<A>): Table<A> =>
+  protoWith(name, codec.descriptorBytes, (record) => {
+    const encoded = codec.encodeResult(record)
+    return Result.isSuccess(encoded)
+      ? encoded.success
+      : ZerobusError.invalidArgument(`Record does not match the table schema: ${encoded.failure.message}`)
+  })
+
+/**
+ * A proto table whose records are protobuf-es messages of a generated message schema (e.g.
+ * `OrderSchema` from `protoc-gen-es` output). The descriptor is derived from the schema, with
+ * every message it references nested inside it; records are encoded with `toBinary`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const protoMessage = <Desc extends DescMessage>(
+  name: string,
+  messageSchema: Desc
+): Table<MessageShape<Desc>> => {
+  const descriptor = ProtoSchema.descriptorFromMessage(messageSchema)
+  return protoWith(name, descriptor.descriptorBytes, (record) =>
+    isMessage(record, messageSchema)
+      ? toBinary(messageSchema, record)
+      : ZerobusError.invalidArgument(`Record is not a ${messageSchema.typeName} message`))
+}
 
 /**
  * The untyped form used by the official SDKs: `recordType` decides the encoding and every record

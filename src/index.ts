@@ -12,6 +12,13 @@
 export * as HeadersProvider from "./HeadersProvider.ts"
 
 /**
+ * Typed protobuf records from Effect Schema; descriptors from protobuf-es and FileDescriptorSets.
+ *
+ * @since 0.1.0
+ */
+export * as ProtoSchema from "./ProtoSchema.ts"
+
+/**
  * Stream options, their defaults and validation.
  *
  * @since 0.1.0
