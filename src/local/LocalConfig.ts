@@ -40,8 +40,7 @@ export const defaults = {
   httpPort: 0,
   tokenTtl: Duration.seconds(3600),
   rotationNotice: Duration.seconds(5),
-  maxRequestBytes: MAX_REQUEST_BYTES,
-  logLevel: "Info"
+  maxRequestBytes: MAX_REQUEST_BYTES
 } as const
 
 const Secret = Schema.Union([Schema.Redacted(Schema.String), Schema.RedactedFromValue(Schema.String)])
@@ -92,7 +91,7 @@ export const OptionsSchema = Schema.Struct({
   rotationNotice: Schema.optional(DurationInput),
   /** Largest request accepted, in bytes. Default 10 MiB. */
   maxRequestBytes: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
-  /** Minimum level of the server's logs (stream events are logged at Info). Default Info. */
+  /** Minimum level of the server's logs (stream events are logged at Info). Default: the caller's. */
   logLevel: Schema.optional(Schema.Literals(["All", "Fatal", "Error", "Warn", "Info", "Debug", "Trace", "None"]))
 })
 
@@ -122,7 +121,7 @@ export interface ResolvedConfig {
   readonly streamLifetime: Duration.Duration | undefined
   readonly rotationNotice: Duration.Duration
   readonly maxRequestBytes: number
-  readonly logLevel: LogLevel.LogLevel
+  readonly logLevel: LogLevel.LogLevel | undefined
 }
 
 /**
@@ -145,7 +144,7 @@ export const resolve = (options: Options | undefined): Effect.Effect<ResolvedCon
     streamLifetime: o.streamLifetime,
     rotationNotice: o.rotationNotice ?? defaults.rotationNotice,
     maxRequestBytes: o.maxRequestBytes ?? defaults.maxRequestBytes,
-    logLevel: o.logLevel ?? defaults.logLevel
+    logLevel: o.logLevel
   }))
 
 /**

@@ -151,12 +151,14 @@ export const make = Effect.fn("ZerobusLocal.make")(function*(options?: Options) 
   const ready = yield* Deferred.make<Session.SessionEnv>()
   const liveClock = Clock.Clock.defaultValue()
   const serveCall = (call: Session.Call) => {
+    const served = Deferred.await(ready).pipe(
+      Effect.flatMap((env) => Session.serve(env, call)),
+      Effect.provideService(Clock.Clock, liveClock)
+    )
     runCall(
-      Deferred.await(ready).pipe(
-        Effect.flatMap((env) => Session.serve(env, call)),
-        Effect.provideService(Clock.Clock, liveClock),
-        Effect.provideService(References.MinimumLogLevel, config.logLevel)
-      )
+      config.logLevel === undefined
+        ? served
+        : Effect.provideService(served, References.MinimumLogLevel, config.logLevel)
     )
   }
   const listener = yield* GrpcServer.make({
