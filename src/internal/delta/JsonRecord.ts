@@ -327,3 +327,63 @@ export const decodeBytes = (
   }
   return decoder(json)
 }
+
+// ---------------------------------------------------------------------------------------------
+// row → JSON (the canonical form the decoder accepts back)
+// ---------------------------------------------------------------------------------------------
+
+const scalarToJson = (type: Delta.DeltaType, value: Row.Value): unknown => {
+  if (type.kind === "decimal" && typeof value === "bigint") return Row.formatDecimal(value, type.scale)
+  if (type.kind !== "primitive") return null
+  switch (type.name) {
+    case "long":
+      return typeof value === "bigint" && value >= Number.MIN_SAFE_INTEGER && value <= Number.MAX_SAFE_INTEGER
+        ? Number(value)
+        : String(value)
+    case "timestamp":
+    case "timestamp_ntz":
+      return typeof value === "bigint" ? Row.formatTimestamp(value) : null
+    case "date":
+      return typeof value === "number" ? Row.formatDate(value) : null
+    case "binary":
+      return value instanceof Uint8Array ? Buffer.from(value).toString("base64") : null
+    case "float":
+    case "double":
+      return typeof value === "number" && !Number.isFinite(value) ? String(value) : value
+    default:
+      return value
+  }
+}
+
+const keyToText = (type: Delta.DeltaType, key: Row.Value): string => {
+  const json = scalarToJson(type, key)
+  return typeof json === "string" ? json : String(json)
+}
+
+/** Renders a value of `type` as JSON (see {@link encode}). */
+export const valueToJson = (type: Delta.DeltaType, value: Row.Value): unknown => {
+  if (value === null) return null
+  switch (type.kind) {
+    case "primitive":
+    case "decimal":
+      return scalarToJson(type, value)
+    case "array":
+      return Array.isArray(value) ? value.map((v: Row.Value) => valueToJson(type.elementType, v)) : null
+    case "map":
+      return value instanceof Map
+        ? Object.fromEntries([...value].map(([k, v]) => [keyToText(type.keyType, k), valueToJson(type.valueType, v)]))
+        : null
+    case "struct":
+      return Row.isStructValue(value)
+        ? Object.fromEntries(type.fields.map((f) => [f.name, valueToJson(f.type, value[f.name] ?? null)]))
+        : null
+  }
+}
+
+/**
+ * Renders a row as the JSON object that decodes back to the same row: long as a number when it
+ * is a safe integer (else a string), timestamps as ISO-8601 with µs, dates `YYYY-MM-DD`, decimals
+ * as strings, binary as base64, non-finite floats as strings, maps as objects.
+ */
+export const encode = (schema: Delta.StructType, row: Row.Row): { readonly [column: string]: unknown } =>
+  Object.fromEntries(schema.fields.map((f) => [f.name, valueToJson(f.type, row[f.name] ?? null)]))

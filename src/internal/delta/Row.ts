@@ -164,3 +164,8 @@ export const integralRange = {
   integer: [-2147483648n, 2147483647n],
   long: [-9223372036854775808n, 9223372036854775807n]
 } as const
+
+/** Whether a value is a struct value (not null, bytes, an array or a map). */
+export const isStructValue = (value: Value | undefined): value is StructValue =>
+  typeof value === "object" && value !== null && !(value instanceof Uint8Array) && !Array.isArray(value) &&
+  !(value instanceof Map)

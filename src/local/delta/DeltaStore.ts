@@ -191,7 +191,7 @@ export const make = Effect.fnUntraced(function*(options: StoreOptions) {
     return names.toSorted()
   })
 
-  const flushAll = Effect.forEach([...open.values()], (t) => t.flush, { discard: true })
+  const flushAll = Effect.suspend(() => Effect.forEach([...open.values()], (t) => t.flush, { discard: true }))
 
   return DeltaStore.of({ dataDir, tableDir, createTable, ensureTableFromDescriptor, table, tables, flushAll })
 })

@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as crypto from "node:crypto"
@@ -93,6 +94,8 @@ export interface TableStream {
 
 /** Counters for tests and benchmarks. */
 export interface TableStats {
+  /** Rows in committed files (from `stats.numRecords`). */
+  readonly committedRows: number
   readonly bufferedRows: number
   readonly bufferedBytes: number
   readonly commits: number
@@ -110,6 +113,11 @@ export interface DeltaTable {
   readonly flush: Effect.Effect<number, DeltaError>
   /** The latest committed snapshot. */
   readonly snapshot: Effect.Effect<Snapshot>
+  /**
+   * Every acknowledged row, oldest first: the committed files (read back with hyparquet; decimals
+   * beyond 15 significant digits may be rounded) then the durable rows not yet materialized.
+   */
+  readonly rows: Effect.Effect<ReadonlyArray<Row.Row>, DeltaError>
   /** Counters. */
   readonly stats: () => TableStats
 }
@@ -160,6 +168,20 @@ const makeDecode = (
   )
 }
 
+const NumRecords = Schema.fromJsonString(Schema.Struct({ numRecords: Schema.Number }))
+const decodeNumRecords = Schema.decodeUnknownOption(NumRecords)
+
+/** Rows in a snapshot's files, from their `stats.numRecords` (files without stats count as 0). */
+const countRows = (snapshot: Snapshot): number => {
+  let n = 0
+  for (const add of snapshot.files.values()) {
+    if (add.stats !== undefined && add.stats !== null) {
+      n += Option.match(decodeNumRecords(add.stats), { onNone: () => 0, onSome: (s) => s.numRecords })
+    }
+  }
+  return n
+}
+
 interface Pending {
   readonly lsn: number
   readonly rows: ReadonlyArray<Row.Row>
@@ -202,6 +224,7 @@ export const open = Effect.fn("DeltaTable.open")(function*(
   let bufferedBytes = 0
   let commits = 0
   let checkpoints = 0
+  let committedRows = countRows(snapshot)
   let closing = false
 
   // -- recovery: decode WAL records above the watermark again --------------------------------
@@ -252,6 +275,7 @@ export const open = Effect.fn("DeltaTable.open")(function*(
     const latest = yield* DeltaLog.readSnapshot(dir)
     const committed = latest.txns.get(appId)?.version ?? 0
     snapshot = latest
+    committedRows = countRows(latest)
     let n = 0
     while (n < buffer.length && buffer[n]!.lsn <= committed) n++
     for (const e of buffer.splice(0, n)) {
@@ -300,6 +324,7 @@ export const open = Effect.fn("DeltaTable.open")(function*(
       bufferedBytes -= e.bytes
     }
     commits++
+    committedRows += rows.length
     if (checkpointInterval > 0 && snapshot.version % checkpointInterval === 0) yield* writeCheckpoint(snapshot)
     yield* wal.release(lastLsn)
     return snapshot.version
@@ -404,12 +429,24 @@ export const open = Effect.fn("DeltaTable.open")(function*(
     return yield* Deferred.await(done)
   }).pipe(Effect.withSpan("DeltaTable.flush"))
 
+  const rows = lock.withPermits(1)(Effect.gen(function*() {
+    const out: Array<Row.Row> = []
+    for (const add of snapshot.files.values()) {
+      const file = path.join(dir, add.path)
+      out.push(...(yield* Parquet.decode(schema, yield* Fs.readFile(file), file)))
+    }
+    const durable = wal.durableLsn()
+    for (const e of buffer) if (e.lsn <= durable) out.push(...e.rows)
+    return out
+  }))
+
   return {
     dir,
     schema,
     openStream,
     flush,
     snapshot: Effect.sync(() => snapshot),
-    stats: () => ({ bufferedRows, bufferedBytes, commits, checkpoints, wal: wal.stats() })
+    rows,
+    stats: () => ({ committedRows, bufferedRows, bufferedBytes, commits, checkpoints, wal: wal.stats() })
   }
 })

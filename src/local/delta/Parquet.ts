@@ -21,11 +21,12 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import type { SchemaElement } from "hyparquet"
+import * as Predicate from "effect/Predicate"
+import { parquetReadObjects, type SchemaElement } from "hyparquet"
 import { parquetWriteBuffer } from "hyparquet-writer"
 import type * as Delta from "../../internal/delta/DeltaType.ts"
-import type * as Row from "../../internal/delta/Row.ts"
-import { type DeltaError, io } from "./DeltaError.ts"
+import * as Row from "../../internal/delta/Row.ts"
+import { corrupt, type DeltaError, io } from "./DeltaError.ts"
 
 type Repetition = "REQUIRED" | "OPTIONAL"
 
@@ -138,4 +139,103 @@ export const encode = (
         createdBy: options.createdBy ?? "zerobus-local"
       })),
     catch: (e) => io("encode", "parquet", e)
+  })
+
+// ---------------------------------------------------------------------------------------------
+// reading our files back (hyparquet) into rows
+// ---------------------------------------------------------------------------------------------
+
+class Mismatch extends Error {}
+
+const mismatch = (type: Delta.DeltaType, value: unknown): never => {
+  throw new Mismatch(`unexpected ${typeof value} for a ${type.kind === "primitive" ? type.name : type.kind} column`)
+}
+
+const mapKey = (type: Delta.DeltaType, key: string): Row.Value => {
+  if (type.kind === "decimal") {
+    const parsed = Row.parseDecimal(key, type.precision, type.scale)
+    return typeof parsed === "string" ? mismatch(type, key) : parsed
+  }
+  if (type.kind !== "primitive") return mismatch(type, key)
+  switch (type.name) {
+    case "long":
+    case "timestamp":
+    case "timestamp_ntz":
+      return BigInt(key)
+    case "boolean":
+      return key === "true"
+    case "string":
+    case "variant":
+      return key
+    default:
+      return Number(key)
+  }
+}
+
+/** Converts one value as hyparquet returns it into the row representation of `type`. */
+const normalize = (type: Delta.DeltaType, value: unknown): Row.Value => {
+  if (value === null || value === undefined) return null
+  switch (type.kind) {
+    case "decimal": {
+      if (Predicate.isBigInt(value)) return value
+      if (!Predicate.isNumber(value)) return mismatch(type, value)
+      const parsed = Row.parseDecimal(value.toFixed(type.scale), type.precision, type.scale)
+      return typeof parsed === "string" ? mismatch(type, value) : parsed
+    }
+    case "primitive":
+      switch (type.name) {
+        case "long":
+        case "timestamp":
+        case "timestamp_ntz":
+          return Predicate.isBigInt(value) ? value : Predicate.isNumber(value) ? BigInt(value) : mismatch(type, value)
+        case "boolean":
+          return Predicate.isBoolean(value) ? value : mismatch(type, value)
+        case "string":
+        case "variant":
+          return Predicate.isString(value) ? value : mismatch(type, value)
+        case "binary":
+          return value instanceof Uint8Array ? value : mismatch(type, value)
+        default:
+          return Predicate.isNumber(value) ? value : mismatch(type, value)
+      }
+    case "array":
+      return Array.isArray(value) ? value.map((v: unknown) => normalize(type.elementType, v)) : mismatch(type, value)
+    case "map": {
+      const entries = value instanceof Map ? [...value] : Predicate.isObject(value) ? Object.entries(value) : undefined
+      if (entries === undefined) return mismatch(type, value)
+      return new Map(entries.map(([k, v]) => [mapKey(type.keyType, String(k)), normalize(type.valueType, v)]))
+    }
+    case "struct": {
+      if (!Predicate.isObject(value)) return mismatch(type, value)
+      const out: Record<string, Row.Value> = {}
+      for (const f of type.fields) out[f.name] = normalize(f.type, Reflect.get(value, f.name))
+      return out
+    }
+  }
+}
+
+/**
+ * Reads a Parquet file written by {@link encode} back into rows. Decimals pass through a double in
+ * hyparquet, so values with more than 15 significant digits may come back rounded.
+ */
+export const decode = (
+  schema: Delta.StructType,
+  bytes: Uint8Array,
+  file = "parquet"
+): Effect.Effect<Array<Row.Row>, DeltaError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const objects = await parquetReadObjects({
+        file: new Uint8Array(bytes).buffer,
+        rowFormat: "object",
+        utf8: false,
+        parsers: { timestampFromMicroseconds: (micros: bigint) => micros, dateFromDays: (days: number) => days }
+      })
+      return objects.map((o) => {
+        const row: Record<string, Row.Value> = {}
+        for (const f of schema.fields) row[f.name] = normalize(f.type, o[f.name])
+        return row
+      })
+    },
+    catch: (e) => corrupt(file, `cannot read rows back: ${e instanceof Error ? e.message : String(e)}`)
   })

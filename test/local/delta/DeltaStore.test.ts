@@ -26,6 +26,8 @@ describe("DeltaStore", () => {
         const stream = yield* table.openStream({ streamId: "s", format: "json" })
         yield* Effect.flatten(stream.append(0, ["{\"id\":1,\"name\":\"a\"}"]))
         yield* store.flushAll
+        const flushed = yield* readDelta(table.dir, { select: "id, name" })
+        assert.deepStrictEqual(flushed.rows, [{ id: "1", name: "a" }], "flushAll commits what is buffered")
         const missing = yield* Effect.flip(store.table("main.default.nope"))
         assert.strictEqual(missing.reason._tag, "NotFound")
         assert.include(missing.message, "main.default.nope")

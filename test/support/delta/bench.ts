@@ -145,7 +145,9 @@ const arg = (name: string, fallback: number): number => {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const options: BenchOptions = { seconds: arg("seconds", 3), writers: arg("writers", 8), batch: arg("batch", 100) }
   run(options).then((results) => {
-    console.log(`storage bench: ${options.writers} writers × ${options.batch} records/request, ${options.seconds} s per mode`)
+    console.log(
+      `storage bench: ${options.writers} writers × ${options.batch} records/request, ${options.seconds} s per mode`
+    )
     console.log("mode    records/s   ack p50 ms  ack p99 ms  commits  wal syncs")
     for (const r of results) {
       console.log(
