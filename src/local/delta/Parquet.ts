@@ -23,7 +23,7 @@
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import { parquetReadObjects, type SchemaElement } from "hyparquet"
-import { parquetWriteBuffer } from "hyparquet-writer"
+import { ByteWriter, ParquetWriter } from "hyparquet-writer"
 import type * as Delta from "../../internal/delta/DeltaType.ts"
 import * as Row from "../../internal/delta/Row.ts"
 import { corrupt, type DeltaError, io } from "./DeltaError.ts"
@@ -112,34 +112,50 @@ export const parquetSchema = (schema: Delta.StructType): Array<SchemaElement> =>
 
 /** Options of {@link encode}. */
 export interface EncodeOptions {
-  /** Rows per row group (default 100,000). */
+  /** Rows per row group (default 20,000); the encoder yields to other fibers between row groups. */
   readonly rowGroupSize?: number | undefined
   /** Written as the file's `created_by`. */
   readonly createdBy?: string | undefined
 }
 
+const tryEncode = <A>(f: () => A): Effect.Effect<A, DeltaError> =>
+  Effect.try({ try: f, catch: (e) => io("encode", "parquet", e) })
+
 /**
- * Encodes rows (every row holding every column, see `Row.ts`) as a snappy-compressed Parquet file.
- * Fails with `Io` (operation `encode`) if a value does not fit its column, which the record
- * decoders rule out.
+ * Encodes rows (every row holding every column, see `Row.ts`) as a snappy-compressed Parquet file,
+ * one row group at a time, yielding in between so that acknowledgements keep flowing while a large
+ * file is encoded. Fails with `Io` (operation `encode`) if a value does not fit its column, which
+ * the record decoders rule out.
  */
-export const encode = (
+export const encode = Effect.fnUntraced(function*(
   schema: Delta.StructType,
   rows: ReadonlyArray<Row.Row>,
   options: EncodeOptions = {}
-): Effect.Effect<Uint8Array, DeltaError> =>
-  Effect.try({
-    try: () =>
-      new Uint8Array(parquetWriteBuffer({
-        schema: parquetSchema(schema),
-        columnData: schema.fields.map((f) => ({ name: f.name, data: rows.map((r) => r[f.name] ?? null) })),
-        codec: "SNAPPY",
-        rowGroupSize: options.rowGroupSize ?? 100_000,
-        statistics: true,
-        createdBy: options.createdBy ?? "zerobus-local"
-      })),
-    catch: (e) => io("encode", "parquet", e)
-  })
+) {
+  const rowGroupSize = options.rowGroupSize ?? 20_000
+  const writer = new ByteWriter()
+  const parquet = yield* tryEncode(() =>
+    new ParquetWriter({
+      writer,
+      schema: parquetSchema(schema),
+      codec: "SNAPPY",
+      statistics: true,
+      createdBy: options.createdBy ?? "zerobus-local"
+    })
+  )
+  for (let start = 0; start < rows.length; start += rowGroupSize) {
+    const group = rows.slice(start, start + rowGroupSize)
+    yield* tryEncode(() =>
+      parquet.write({
+        columnData: schema.fields.map((f) => ({ name: f.name, data: group.map((r) => r[f.name] ?? null) })),
+        rowGroupSize
+      })
+    )
+    if (start + rowGroupSize < rows.length) yield* Effect.yieldNow
+  }
+  yield* tryEncode(() => parquet.finish())
+  return new Uint8Array(writer.getBuffer())
+})
 
 // ---------------------------------------------------------------------------------------------
 // reading our files back (hyparquet) into rows

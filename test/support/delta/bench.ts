@@ -4,7 +4,7 @@
  * JSON validation, rows kept in an array) in the same run. Reports records/s and the ack latency
  * (append → durable) p50/p99 per request.
  *
- * Run: node --import tsx test/support/delta/bench.ts [--seconds 3] [--writers 8] [--batch 100]
+ * Run: node --import tsx test/support/delta/bench.ts [--seconds 3] [--writers 8] [--batch 100] [--flush-ms 1000]
  * Or import {@link run} (the bench harness does).
  */
 import * as Effect from "effect/Effect"
@@ -26,6 +26,8 @@ export interface BenchOptions {
   readonly writers: number
   /** Records per request. */
   readonly batch: number
+  /** Materialization interval in ms (default 1000); materialization shares the CPU with ingestion. */
+  readonly flushMs?: number | undefined
 }
 
 /** One mode's figures. */
@@ -99,7 +101,7 @@ const durableRun = (mode: "fsync" | "os", options: BenchOptions) =>
     )
     const dir = path.join(root, "bench")
     yield* DeltaTable.create({ dir, name: "bench.default.events", schema })
-    const table = yield* DeltaTable.open({ dir, durability: mode, flushInterval: "1 second" })
+    const table = yield* DeltaTable.open({ dir, durability: mode, flushInterval: options.flushMs ?? 1000 })
     const stream = yield* table.openStream({ streamId: "bench", format: "json" })
     let offset = 0
     const figures = yield* drive((records) => {
@@ -143,7 +145,12 @@ const arg = (name: string, fallback: number): number => {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const options: BenchOptions = { seconds: arg("seconds", 3), writers: arg("writers", 8), batch: arg("batch", 100) }
+  const options: BenchOptions = {
+    seconds: arg("seconds", 3),
+    writers: arg("writers", 8),
+    batch: arg("batch", 100),
+    flushMs: arg("flush-ms", 1000)
+  }
   run(options).then((results) => {
     console.log(
       `storage bench: ${options.writers} writers × ${options.batch} records/request, ${options.seconds} s per mode`
