@@ -61,11 +61,15 @@ export class RawCall {
   readonly headers: Promise<grpc.Metadata>
   private waiters: Array<() => void> = []
   private cursor = 0
+  private ackOffsets: Array<number> = []
 
   constructor(readonly call: grpc.ClientDuplexStream<Outgoing, EphemeralStreamResponse>) {
     this.headers = new Promise((resolve) => call.once("metadata", resolve))
     call.on("data", (message: EphemeralStreamResponse) => {
       this.messages.push(message)
+      if (message.payload.case === "ingestRecordResponse") {
+        this.ackOffsets.push(Number(message.payload.value.durabilityAckUpToOffset))
+      }
       this.push({ _tag: "Message", message })
     })
     call.on("status", (status: grpc.StatusObject) => {
@@ -187,15 +191,13 @@ export class RawCall {
 
   /** Ack offsets received so far, in order. */
   acks(): Array<number> {
-    return this.messages.flatMap((m) =>
-      m.payload.case === "ingestRecordResponse" ? [Number(m.payload.value.durabilityAckUpToOffset)] : []
-    )
+    return [...this.ackOffsets]
   }
 
   /** Resolves once an ack covers `offset`; rejects if the call ends first. */
   async waitForAck(offset: number, timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    while (!this.acks().some((acked) => acked >= offset)) {
+    while ((this.ackOffsets.at(-1) ?? -1) < offset) {
       const end = this.finalStatus()
       if (end !== undefined) throw new Error(`call ended before ack ${offset}: ${describe(this.events)}`)
       await this.changed(Math.max(1, deadline - Date.now()), `ack ${offset}`)
@@ -219,15 +221,17 @@ export class RawCall {
   }
 }
 
-/** Short text of events, for failure messages. */
+/** Short text of the last events, for failure messages. */
 export const describe = (events: ReadonlyArray<RawEvent>): string =>
-  events.length === 0 ? "nothing" : events.map((event) =>
-    event._tag === "Status"
-      ? `status ${event.code} ${JSON.stringify(event.details)}`
-      : event.message.payload.case === "ingestRecordResponse"
-      ? `ack ${event.message.payload.value.durabilityAckUpToOffset ?? "(none)"}`
-      : event.message.payload.case ?? "empty message"
-  ).join(", ")
+  events.length === 0 ?
+    "nothing" :
+    (events.length > 20 ? `${events.length - 20} events, then ` : "") + events.slice(-20).map((event) =>
+      event._tag === "Status"
+        ? `status ${event.code} ${JSON.stringify(event.details)}`
+        : event.message.payload.case === "ingestRecordResponse"
+        ? `ack ${event.message.payload.value.durabilityAckUpToOffset ?? "(none)"}`
+        : event.message.payload.case ?? "empty message"
+    ).join(", ")
 
 /** A channel to one server. */
 export class RawClient {
