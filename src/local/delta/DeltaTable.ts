@@ -336,7 +336,8 @@ export const open = Effect.fn("DeltaTable.open")(function*(
     )
   )
 
-  const materialize = lock.withPermits(1)(materializeNow)
+  // uninterruptible: a commit must never be separated from dropping its rows from the buffer
+  const materialize = lock.withPermits(1)(Effect.uninterruptible(materializeNow))
 
   if (buffer.length > 0) yield* materialize
 

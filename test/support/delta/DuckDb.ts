@@ -8,6 +8,7 @@
  */
 import { DuckDBInstance } from "@duckdb/node-api"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as path from "node:path"
 
@@ -32,7 +33,7 @@ export const withDuckDb = <A>(
           const names = reader.columnNames()
           const types = reader.columnTypes().map(String)
           return {
-            rows: reader.getRowObjectsJson() as Array<JsonRow>,
+            rows: reader.getRowObjectsJson(),
             columns: names.map((name, i) => ({ name, type: types[i]! }))
           }
         })
@@ -130,29 +131,32 @@ const PHYSICAL: Record<string, string> = {
   timestamp: "INT64"
 }
 
-interface SchemaField {
-  readonly name: string
-  readonly type: unknown
-  readonly nullable: boolean
-}
+const SchemaField = Schema.Struct({ name: Schema.String, type: Schema.Unknown, nullable: Schema.Boolean })
+type SchemaField = typeof SchemaField.Type
+const isArrayType = Schema.is(Schema.Struct({ type: Schema.Literal("array"), elementType: Schema.Unknown }))
+const isMapType = Schema.is(
+  Schema.Struct({ type: Schema.Literal("map"), keyType: Schema.Unknown, valueType: Schema.Unknown })
+)
+const isStructType = Schema.is(Schema.Struct({ type: Schema.Literal("struct"), fields: Schema.Array(SchemaField) }))
+const StatsJson = Schema.fromJsonString(Schema.Struct({
+  minValues: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  maxValues: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
+}))
+const LastCheckpointJson = Schema.fromJsonString(Schema.Struct({ version: Schema.Number }))
 
 const checkType = (type: unknown, where: string, problems: Array<string>): void => {
   if (typeof type === "string") {
     if (!PRIMITIVES.has(type) && !/^decimal\(\d+,\d+\)$/.test(type)) problems.push(`${where}: unsupported type ${type}`)
     return
   }
-  if (typeof type !== "object" || type === null || !("type" in type)) {
-    problems.push(`${where}: malformed type`)
-    return
-  }
-  if (type.type === "array" && "elementType" in type) return checkType(type.elementType, `${where}[]`, problems)
-  if (type.type === "map" && "keyType" in type && "valueType" in type) {
+  if (isArrayType(type)) return checkType(type.elementType, `${where}[]`, problems)
+  if (isMapType(type)) {
     checkType(type.keyType, `${where}.key`, problems)
     return checkType(type.valueType, `${where}.value`, problems)
   }
-  if (type.type === "struct" && "fields" in type && Array.isArray(type.fields)) {
+  if (isStructType(type)) {
     const seen = new Set<string>()
-    for (const f of type.fields as Array<SchemaField>) {
+    for (const f of type.fields) {
       const key = f.name.toLowerCase()
       if (seen.has(key)) problems.push(`${where}: duplicate field name ${f.name}`)
       seen.add(key)
@@ -209,13 +213,11 @@ export const conformance = (tableDir: string): Effect.Effect<ReadonlyArray<strin
     if (!GUID.test(String(meta["id"]))) problems.push(`metaData.id is not a GUID: ${meta["id"]}`)
     if (protocol["r"] !== 1 || protocol["w"] !== 2) problems.push("protocol is not (1, 2)")
     // 2. schemaString
-    let schemaFields: Array<SchemaField> = []
+    let schemaFields: ReadonlyArray<SchemaField> = []
     try {
       const parsed: unknown = JSON.parse(String(meta["schema"]))
       checkType(parsed, "", problems)
-      if (typeof parsed === "object" && parsed !== null && "fields" in parsed && Array.isArray(parsed.fields)) {
-        schemaFields = parsed.fields as Array<SchemaField>
-      }
+      if (isStructType(parsed)) schemaFields = parsed.fields
     } catch (e) {
       problems.push(`schemaString does not parse: ${String(e)}`)
     }
@@ -287,7 +289,7 @@ export const conformance = (tableDir: string): Effect.Effect<ReadonlyArray<strin
         `select (json->>'$.add.stats') as stats from actions where (json->>'$.add.path') = ${quote(String(f["path"]))}`
       )).rows[0]?.["stats"]
       if (typeof stats === "string") {
-        const parsed = JSON.parse(stats) as { maxValues?: Record<string, unknown>; minValues?: Record<string, unknown> }
+        const parsed = Schema.decodeUnknownSync(StatsJson)(stats)
         for (const field of schemaFields) {
           const max = parsed.maxValues?.[field.name]
           const min = parsed.minValues?.[field.name]
@@ -310,7 +312,7 @@ export const conformance = (tableDir: string): Effect.Effect<ReadonlyArray<strin
     // 7. checkpoint equals the JSON replay at its version; _last_checkpoint points at one
     const lastFile = path.join(logDir, "_last_checkpoint")
     if (fs.existsSync(lastFile)) {
-      const last = JSON.parse(fs.readFileSync(lastFile, "utf8")) as { version: number }
+      const last = Schema.decodeUnknownSync(LastCheckpointJson)(fs.readFileSync(lastFile, "utf8"))
       const checkpoint = path.join(logDir, `${String(last.version).padStart(20, "0")}.checkpoint.parquet`)
       if (!fs.existsSync(checkpoint)) problems.push(`_last_checkpoint points at missing version ${last.version}`)
     }
