@@ -77,7 +77,9 @@ describe("DeltaTable", () => {
 
   it.live("ingests protobuf records of a descriptor generated from the table", () =>
     Effect.gen(function*() {
-      const schema = Delta.struct(allTypes.fields.filter((f) => !["amount", "big", "payload"].includes(f.name)))
+      const schema = Delta.struct(
+        allTypes.fields.filter((f) => !["amount", "big", "ratio", "payload"].includes(f.name))
+      )
       const dir = yield* newTable(schema)
       const proto = yield* ProtoSchema.toProto(schema, { messageName: "table_events", packageName: "events" })
       const descriptor = toBinary(DescriptorProtoSchema, proto.descriptor)
