@@ -334,14 +334,16 @@ export const sign = (key: Buffer, claims: Claims): string => {
  * @category tokens
  */
 export const verify = (key: Buffer, token: string): Result.Result<Claims, string> => {
-  const parts = token.split(".")
-  if (parts.length !== 3 || parts[0] !== tokenPrefix) return Result.fail("the token is not a Zerobus Local token")
-  const expected = Crypto.createHmac("sha256", key).update(`${tokenPrefix}.${parts[1]}`).digest()
-  const actual = Buffer.from(parts[2]!, "base64url")
+  const [prefix, payload, signature, ...rest] = token.split(".")
+  if (prefix !== tokenPrefix || payload === undefined || signature === undefined || rest.length > 0) {
+    return Result.fail("the token is not a Zerobus Local token")
+  }
+  const expected = Crypto.createHmac("sha256", key).update(`${tokenPrefix}.${payload}`).digest()
+  const actual = Buffer.from(signature, "base64url")
   if (actual.length !== expected.length || !Crypto.timingSafeEqual(actual, expected)) {
     return Result.fail("the token signature is invalid (issued by another server or configuration)")
   }
-  return Result.match(decodeClaims(Buffer.from(parts[1]!, "base64url").toString("utf8")), {
+  return Result.match(decodeClaims(Buffer.from(payload, "base64url").toString("utf8")), {
     onFailure: () => Result.fail("the token payload is malformed"),
     onSuccess: (claims) =>
       Result.succeed({
@@ -354,9 +356,9 @@ export const verify = (key: Buffer, token: string): Result.Result<Claims, string
 }
 
 const parseBasic = (header: string): { readonly id: string; readonly secret: string } | undefined => {
-  const match = /^Basic\s+(\S+)\s*$/i.exec(header)
-  if (match === null) return undefined
-  const decoded = Buffer.from(match[1]!, "base64").toString("utf8")
+  const encoded = /^Basic\s+(\S+)\s*$/i.exec(header)?.[1]
+  if (encoded === undefined) return undefined
+  const decoded = Buffer.from(encoded, "base64").toString("utf8")
   const colon = decoded.indexOf(":")
   if (colon < 0) return undefined
   return { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) }
@@ -494,11 +496,11 @@ export const make = (config: AuthConfig): Auth["Service"] => {
     if (authorization === undefined || authorization === "") {
       return fail(new Unauthenticated({ message: "missing authorization header (expected Bearer <token>)" }))
     }
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
-    if (match === null) {
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1]
+    if (token === undefined) {
       return fail(new Unauthenticated({ message: "authorization header must be Bearer <token>" }))
     }
-    const verified = verify(key, match[1]!)
+    const verified = verify(key, token)
     if (Result.isFailure(verified)) return fail(new Unauthenticated({ message: verified.failure }))
     const claims = verified.success
     if (!principals.has(claims.principal)) {

@@ -104,9 +104,10 @@ export const proto = (descriptorBytes: Uint8Array): Result.Result<RecordDecoder,
   } catch (error) {
     return Result.fail(`descriptor_proto is not a DescriptorProto (${errorMessage(error)})`)
   }
-  if (!descriptor.name) return Result.fail("descriptor_proto has no message name")
+  const messageName = descriptor.name
+  if (messageName === undefined || messageName === "") return Result.fail("descriptor_proto has no message name")
   const schema = Result.try({
-    try: () => messageOf(descriptor),
+    try: () => messageOf(descriptor, messageName),
     catch: (error) => `descriptor_proto cannot be used: ${errorMessage(error)}`
   })
   return Result.map(schema, (messageSchema): RecordDecoder => {
@@ -191,12 +192,12 @@ const usesProto3Optional = (message: DescriptorProto): boolean =>
  * Places the message in a synthetic file: the package is taken from fully qualified references to
  * the message's own types (`.pkg.Msg.Nested`), and well-known types become imports.
  */
-const messageOf = (descriptor: DescriptorProto): DescMessage => {
+const messageOf = (descriptor: DescriptorProto, messageName: string): DescMessage => {
   const names = typeNames(descriptor, [])
   let packageName = ""
   for (const name of names) {
     if (!name.startsWith(".")) continue
-    const self = `.${descriptor.name}`
+    const self = `.${messageName}`
     const at = name.indexOf(`${self}.`)
     const end = name.endsWith(self) ? name.length - self.length : -1
     const cut = at >= 0 ? at : end
@@ -221,7 +222,7 @@ const messageOf = (descriptor: DescriptorProto): DescMessage => {
     file,
     (name) => wellKnownFiles.find(([known]) => known.proto.name === name)?.[0]
   )
-  const typeName = packageName === "" ? descriptor.name! : `${packageName}.${descriptor.name}`
+  const typeName = packageName === "" ? messageName : `${packageName}.${messageName}`
   const message = registry.getMessage(typeName)
   if (message === undefined) throw new Error(`message ${typeName} not found`)
   return message

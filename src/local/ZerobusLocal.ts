@@ -192,7 +192,11 @@ export const make = Effect.fn("ZerobusLocal.make")(function*(options?: Options) 
     Effect.provideService(Stats.Stats, stats),
     Effect.provideService(Storage.Storage, storage)
   )
-  const principal = config.principals[0]!
+  const [principal] = config.principals
+  const [workspaceId] = workspaceIds
+  if (principal === undefined || workspaceId === undefined) {
+    return yield* invalidOptions("at least one service principal is required")
+  }
   const key = Auth.signingKey(authConfig)
 
   const token = (tokenOptions?: TokenOptions) =>
@@ -213,7 +217,7 @@ export const make = Effect.fn("ZerobusLocal.make")(function*(options?: Options) 
     workspaceUrl: workspace.url,
     httpPort: workspace.port,
     tokenUrl: `${workspace.url}/oidc/v1/token`,
-    workspaceId: workspaceIds[0]!,
+    workspaceId,
     workspaceIds,
     clientId: principal.clientId,
     clientSecret: principal.clientSecret,

@@ -279,6 +279,7 @@ const openInbox = Effect.fnUntraced(function*(call: Call) {
 })
 
 interface Opened {
+  readonly recorder: StreamRecorder
   readonly streamId: string
   readonly table: string
   readonly format: RecordFormat
@@ -394,9 +395,10 @@ const open = Effect.fnUntraced(function*(env: SessionEnv, call: Call, state: Sta
     streamId
   }).pipe(Effect.mapError((error) => storageRefusal(error, undefined)))
   state.streamId = streamId
-  state.recorder = env.stats.openStream(streamId, table, format)
+  const recorder = env.stats.openStream(streamId, table, format)
+  state.recorder = recorder
   yield* logEvent(state, `stream ${streamId} opened on ${table} (${format})`)
-  return { streamId, table, format, writer, faults } satisfies Opened
+  return { recorder, streamId, table, format, writer, faults } satisfies Opened
 })
 
 /** Stores requests and acknowledges them until the call ends. */
@@ -408,8 +410,7 @@ const ingest = Effect.fnUntraced(function*(
   take: Effect.Effect<Option.Option<Incoming>>,
   opened: Opened
 ) {
-  const { faults, format, writer } = opened
-  const recorder = state.recorder!
+  const { faults, format, recorder, writer } = opened
   const acks = yield* Queue.unbounded<AckItem>()
   const stop = (end: End) => Deferred.doneUnsafe(ended, Exit.succeed(end))
 
