@@ -39,9 +39,14 @@ describe("verification kit", () => {
       assert.deepStrictEqual(yield* conformance(dir), [])
       const cases: ReadonlyArray<readonly [string, (d: string) => void]> = [
         ["size differs", (d) => edit(commit(d, 1), (t) => t.replace(/"size":(\d+)/, "\"size\":1"))],
-        ["numRecords 7", (d) => edit(commit(d, 1), (t) => t.replace("\\\"numRecords\\\":1", "\\\"numRecords\\\":7"))],
+        ["stats of id", (d) =>
+          edit(commit(d, 1), (t) =>
+            t.replace("\\\"minValues\\\":{\\\"id\\\":0", "\\\"minValues\\\":{\\\"id\\\":5"))],
+        ["numRecords 7", (d) =>
+          edit(commit(d, 1), (t) => t.replace("\\\"numRecords\\\":1", "\\\"numRecords\\\":7"))],
         ["commit 0 lacks protocol", (d) =>
-          edit(commit(d, 0), (t) => t.split("\n").filter((l) => !l.startsWith("{\"protocol\"")).join("\n"))],
+          edit(commit(d, 0), (t) =>
+            t.split("\n").filter((l) => !l.startsWith("{\"protocol\"")).join("\n"))],
         ["not contiguous", (d) =>
           fs.renameSync(commit(d, 2), commit(d, 3))],
         ["below the true max", (d) =>

@@ -138,10 +138,65 @@ const isMapType = Schema.is(
   Schema.Struct({ type: Schema.Literal("map"), keyType: Schema.Unknown, valueType: Schema.Unknown })
 )
 const isStructType = Schema.is(Schema.Struct({ type: Schema.Literal("struct"), fields: Schema.Array(SchemaField) }))
-const StatsJson = Schema.fromJsonString(Schema.Struct({
-  minValues: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
-  maxValues: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
-}))
+/** JSON whose scalars stay as their source text (so 64-bit integers and decimals keep every digit). */
+type RawJson = string | ReadonlyMap<string, RawJson> | ReadonlyArray<RawJson>
+
+const parseRaw = (text: string): RawJson => {
+  let at = 0
+  const space = () => {
+    while (/\s/.test(text[at] ?? "")) at++
+  }
+  const value = (): RawJson => {
+    space()
+    const ch = text[at]
+    if (ch === "{") {
+      at++
+      const out = new Map<string, RawJson>()
+      space()
+      if (text[at] === "}") return at++, out
+      for (;;) {
+        space()
+        const key = JSON.parse(String(value()))
+        space()
+        at++ // ':'
+        out.set(key, value())
+        space()
+        if (text[at++] === "}") return out
+      }
+    }
+    if (ch === "[") {
+      at++
+      const out: Array<RawJson> = []
+      space()
+      if (text[at] === "]") return at++, out
+      for (;;) {
+        out.push(value())
+        space()
+        if (text[at++] === "]") return out
+      }
+    }
+    const start = at
+    if (ch === "\"") {
+      at++
+      while (text[at] !== "\"") at += text[at] === "\\" ? 2 : 1
+      at++
+    } else {
+      while (at < text.length && !/[,}\]\s]/.test(text[at]!)) at++
+    }
+    return text.slice(start, at)
+  }
+  return value()
+}
+
+/** A bound's value: string bounds unquoted, numbers as their exact source text. */
+const boundText = (raw: string | undefined): unknown =>
+  raw === undefined ? undefined : raw.startsWith("\"") ? JSON.parse(raw) : raw
+
+const rawField = (json: RawJson, section: string, name: string): string | undefined => {
+  const inner = json instanceof Map ? json.get(section) : undefined
+  const value = inner instanceof Map ? inner.get(name) : undefined
+  return typeof value === "string" ? value : undefined
+}
 const LastCheckpointJson = Schema.fromJsonString(Schema.Struct({ version: Schema.Number }))
 
 const checkType = (type: unknown, where: string, problems: Array<string>): void => {
@@ -289,10 +344,12 @@ export const conformance = (tableDir: string): Effect.Effect<ReadonlyArray<strin
         `select (json->>'$.add.stats') as stats from actions where (json->>'$.add.path') = ${quote(String(f["path"]))}`
       )).rows[0]?.["stats"]
       if (typeof stats === "string") {
-        const parsed = Schema.decodeUnknownSync(StatsJson)(stats)
+        const raw = parseRaw(stats)
         for (const field of schemaFields) {
-          const max = parsed.maxValues?.[field.name]
-          const min = parsed.minValues?.[field.name]
+          const rawMin = rawField(raw, "minValues", field.name)
+          const rawMax = rawField(raw, "maxValues", field.name)
+          const min: unknown = boundText(rawMin)
+          const max: unknown = boundText(rawMax)
           if (field.type === "timestamp" && typeof max === "string") {
             const trueMax = (await query(
               `select epoch_us(max("${field.name}")) as m from read_parquet(${quote(file)})`
@@ -304,6 +361,25 @@ export const conformance = (tableDir: string): Effect.Effect<ReadonlyArray<strin
           if (field.type === "string") {
             for (const bound of [min, max]) {
               if (typeof bound === "string" && bound.length > 32) problems.push(`${f["path"]}: string bound > 32 chars`)
+            }
+          }
+          // exact bounds for integral, floating, date, string and decimal columns: DuckDB's min/max
+          const exact = ["long", "integer", "short", "byte", "double", "float", "date", "string"].includes(
+            String(field.type)
+          ) || String(field.type).startsWith("decimal(")
+          if (exact && min !== undefined && max !== undefined) {
+            const truth = (await query(
+              `select min("${field.name}")::varchar as lo, max("${field.name}")::varchar as hi
+               from read_parquet(${quote(file)})`
+            )).rows[0]
+            const same = (bound: unknown, actual: unknown) =>
+              typeof field.type === "string" && /double|float/.test(field.type)
+                ? Number(bound) === Number(actual)
+                : String(bound) === String(actual)
+            if (!same(min, truth?.["lo"]) || !same(max, truth?.["hi"])) {
+              problems.push(
+                `${f["path"]}: stats of ${field.name} [${min}, ${max}] differ from [${truth?.["lo"]}, ${truth?.["hi"]}]`
+              )
             }
           }
         }
