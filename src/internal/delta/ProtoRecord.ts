@@ -16,6 +16,8 @@
  * | float / double      | float / float, double                                                    |
  * | boolean, string, binary | bool, string, bytes; string also takes an enum (value name)          |
  * | decimal(p,s)        | string (decimal text)                                                    |
+ * | timestamp           | also google.protobuf.Timestamp                                           |
+ * | any scalar column   | also the matching wrapper (`google.protobuf.Int64Value`, ...)            |
  * | struct              | message (fields matched by name, recursively)                            |
  * | array               | repeated field of a compatible element type                              |
  * | map                 | map with compatible key and value types                                  |
@@ -139,6 +141,30 @@ const enumConverter = (desc: DescEnum, column: Delta.DeltaType): Convert | undef
   return undefined
 }
 
+/** Converters for `google.protobuf.Timestamp` (→ timestamp µs) and the wrapper types (→ their scalar). */
+const wellKnownConverter = (message: DescMessage, column: Delta.DeltaType): Convert | undefined => {
+  const fields = new Map(message.fields.map((f) => [f.name, f]))
+  if (message.typeName === "google.protobuf.Timestamp") {
+    const seconds = fields.get("seconds")
+    const nanos = fields.get("nanos")
+    if (column.kind !== "primitive" || column.name !== "timestamp" || seconds === undefined || nanos === undefined) {
+      return undefined
+    }
+    return (v) => {
+      if (!isReflectMessage(v)) throw new RecordIssue("unexpected protobuf Timestamp value")
+      return toBigInt(v.get(seconds)) * 1_000_000n + BigInt(Math.floor(toNumber(v.get(nanos)) / 1000))
+    }
+  }
+  const value = fields.get("value")
+  if (!/^google\.protobuf\.\w+Value$/.test(message.typeName) || value?.fieldKind !== "scalar") return undefined
+  const inner = scalarConverter(value.scalar, column)
+  if (inner === undefined) return undefined
+  return (v) => {
+    if (!isReflectMessage(v)) throw new RecordIssue(`unexpected protobuf ${message.name} value`)
+    return inner(v.get(value))
+  }
+}
+
 const describeField = (f: DescField): string => {
   switch (f.fieldKind) {
     case "scalar":
@@ -178,7 +204,10 @@ const elementConverter = (
   depth: number
 ): Convert | undefined => {
   if (kind === "message") {
-    if (f.message === undefined || column.kind !== "struct") return undefined
+    if (f.message === undefined) return undefined
+    const wellKnown = wellKnownConverter(f.message, column)
+    if (wellKnown !== undefined) return wellKnown
+    if (column.kind !== "struct") return undefined
     const convert = messageConverter(f.message, column, path, depth + 1)
     return (v) => {
       if (isReflectMessage(v)) return convert(v)
@@ -211,6 +240,8 @@ const fieldPlan = (f: DescField, column: Delta.StructField, path: string, depth:
       return convert
     }
     case "message": {
+      const wellKnown = wellKnownConverter(f.message, column.type)
+      if (wellKnown !== undefined) return wellKnown
       if (column.type.kind !== "struct") throw incompatible(f, column.type, path)
       const convert = messageConverter(f.message, column.type, path, depth + 1)
       return (v) => {

@@ -27,6 +27,8 @@ import {
   FieldDescriptorProto_Label,
   FieldDescriptorProto_Type,
   FieldDescriptorProtoSchema,
+  file_google_protobuf_timestamp,
+  file_google_protobuf_wrappers,
   FileDescriptorProtoSchema
 } from "@bufbuild/protobuf/wkt"
 import * as Effect from "effect/Effect"
@@ -330,10 +332,40 @@ const nestedPaths = (message: DescriptorProto, prefix: string, out: Set<string>)
   return out
 }
 
-/** Rewrites every `type_name` to a fully-qualified name under our package; self-containment check. */
-const qualifyTypeNames = (root: DescriptorProto, message: DescriptorProto, paths: Set<string>, path: string): void => {
+/** Well-known types a descriptor may reference, by full name, with the file that defines them. */
+const WELL_KNOWN: Readonly<Record<string, string>> = {
+  "google.protobuf.Timestamp": "google/protobuf/timestamp.proto",
+  ...Object.fromEntries(
+    ["Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes"].map((
+      t
+    ) => [`google.protobuf.${t}Value`, "google/protobuf/wrappers.proto"])
+  )
+}
+
+const WELL_KNOWN_FILES = {
+  "google/protobuf/timestamp.proto": file_google_protobuf_timestamp,
+  "google/protobuf/wrappers.proto": file_google_protobuf_wrappers
+} as const
+
+/**
+ * Rewrites every `type_name` to a fully-qualified name under our package (self-containment check);
+ * references to `google.protobuf.Timestamp` and the wrapper types are kept, and their files noted.
+ */
+const qualifyTypeNames = (
+  root: DescriptorProto,
+  message: DescriptorProto,
+  paths: Set<string>,
+  path: string,
+  imports: Set<string>
+): void => {
   for (const f of message.field) {
     if (f.typeName === "") continue
+    const wellKnown = WELL_KNOWN[f.typeName.replace(/^\./, "")]
+    if (wellKnown !== undefined) {
+      imports.add(wellKnown)
+      f.typeName = `.${f.typeName.replace(/^\./, "")}`
+      continue
+    }
     const parts = f.typeName.replace(/^\./, "").split(".")
     let resolved: string | undefined
     for (let i = 0; i < parts.length && resolved === undefined; i++) {
@@ -346,12 +378,12 @@ const qualifyTypeNames = (root: DescriptorProto, message: DescriptorProto, paths
     if (resolved === undefined) {
       throw invalidSchema(
         `field '${path}${f.name}' refers to type '${f.typeName}', which is not nested in message '${root.name}'; ` +
-          "a descriptor_proto must be self-contained"
+          "a descriptor_proto must be self-contained (google.protobuf.Timestamp and the wrapper types are allowed)"
       )
     }
     f.typeName = resolved === "" ? `.${LOCAL_PACKAGE}.${root.name}` : `.${LOCAL_PACKAGE}.${root.name}.${resolved}`
   }
-  for (const n of message.nestedType) qualifyTypeNames(root, n, paths, `${path}${n.name}.`)
+  for (const n of message.nestedType) qualifyTypeNames(root, n, paths, `${path}${n.name}.`, imports)
 }
 
 const usesProto3Optional = (message: DescriptorProto): boolean =>
@@ -377,15 +409,23 @@ export const resolveDescriptor = (
       throw invalidSchema(`descriptor_proto is not a DescriptorProto: ${e instanceof Error ? e.message : String(e)}`)
     }
     if (message.name === "") throw invalidSchema("descriptor_proto has no message name")
-    qualifyTypeNames(message, message, nestedPaths(message, "", new Set()), "")
+    const imports = new Set<string>()
+    qualifyTypeNames(message, message, nestedPaths(message, "", new Set()), "", imports)
     const file = create(FileDescriptorProtoSchema, {
       name: "zerobus_local_stream.proto",
       package: LOCAL_PACKAGE,
+      dependency: [...imports],
       syntax: usesProto3Optional(message) ? "proto3" : "proto2",
       messageType: [message]
     })
     try {
-      const registry = createFileRegistry(file, () => undefined)
+      const registry = createFileRegistry(
+        file,
+        (name) =>
+          name === "google/protobuf/timestamp.proto" || name === "google/protobuf/wrappers.proto"
+            ? WELL_KNOWN_FILES[name]
+            : undefined
+      )
       const resolved = registry.getMessage(`${LOCAL_PACKAGE}.${message.name}`)
       if (resolved === undefined) throw new Error(`message ${message.name} not found`)
       return resolved
@@ -425,6 +465,19 @@ const scalarToDelta = (scalar: ScalarType): Delta.DeltaType => {
   }
 }
 
+/** The Delta type of a well-known message: Timestamp → timestamp, `XxxValue` → its scalar. */
+const wellKnownToDelta = (message: DescMessage): Delta.DeltaType | undefined => {
+  if (message.typeName === "google.protobuf.Timestamp") return Delta.timestamp
+  if (message.typeName in WELL_KNOWN) {
+    const value = message.fields.find((f) => f.name === "value")
+    if (value?.fieldKind === "scalar") return scalarToDelta(value.scalar)
+  }
+  return undefined
+}
+
+const messageToDelta = (message: DescMessage, path: string, stack: ReadonlyArray<string>): Delta.DeltaType =>
+  wellKnownToDelta(message) ?? messageToStruct(message, path, stack)
+
 const messageToStruct = (message: DescMessage, path: string, stack: ReadonlyArray<string>): Delta.StructType => {
   if (stack.includes(message.typeName)) {
     throw unsupportedType(path, `message ${message.name} is recursive; a table needs a finite schema`)
@@ -445,14 +498,14 @@ const fieldToDelta = (f: DescField, path: string, stack: ReadonlyArray<string>):
     case "enum":
       return Delta.string
     case "message":
-      return messageToStruct(f.message, path, stack)
+      return messageToDelta(f.message, path, stack)
     case "list":
       return Delta.array(
         f.listKind === "scalar"
           ? scalarToDelta(f.scalar)
           : f.listKind === "enum"
           ? Delta.string
-          : messageToStruct(f.message, `${path}[]`, stack),
+          : messageToDelta(f.message, `${path}[]`, stack),
         false
       )
     case "map":
@@ -462,7 +515,7 @@ const fieldToDelta = (f: DescField, path: string, stack: ReadonlyArray<string>):
           ? scalarToDelta(f.scalar)
           : f.mapKind === "enum"
           ? Delta.string
-          : messageToStruct(f.message, `${path}.value`, stack),
+          : messageToDelta(f.message, `${path}.value`, stack),
         true
       )
   }
@@ -472,7 +525,8 @@ const fieldToDelta = (f: DescField, path: string, stack: ReadonlyArray<string>):
  * The table schema for a stream's message, used when a table is created from the first stream's
  * descriptor: int32/sint32/sfixed32 → integer; int64/sint64/sfixed64/uint32/fixed32/uint64/fixed64
  * → long; float, double, bool, string, bytes → float, double, boolean, string, binary; enum →
- * string (value name); message → struct; repeated → array (no null elements); map → map. A proto2
+ * string (value name); google.protobuf.Timestamp → timestamp; wrapper types (`Int64Value`, ...) →
+ * their scalar; other messages → struct; repeated → array (no null elements); map → map. A proto2
  * `required` field becomes NOT NULL; every other field is nullable.
  */
 export const schemaFromDescriptor = (message: DescMessage): Effect.Effect<Delta.StructType, DeltaSchemaError> =>

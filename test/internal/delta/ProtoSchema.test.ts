@@ -170,7 +170,7 @@ describe("ProtoSchema descriptors", () => {
 
       const external = create(DescriptorProtoSchema, {
         name: "E",
-        field: [{ name: "at", number: 1, label: 1, type: 11, typeName: ".google.protobuf.Timestamp" }]
+        field: [{ name: "at", number: 1, label: 1, type: 11, typeName: ".google.protobuf.Duration" }]
       })
       const e = yield* Effect.flip(ProtoSchema.resolveDescriptor(external))
       assert.strictEqual(e.reason._tag, "InvalidSchema")
@@ -178,6 +178,40 @@ describe("ProtoSchema descriptors", () => {
       assert.include(e.message, "self-contained")
       const garbage = yield* Effect.flip(ProtoSchema.resolveDescriptor(new Uint8Array([0xff, 0xff, 0xff])))
       assert.strictEqual(garbage.reason._tag, "InvalidSchema")
+    }))
+
+  it.effect("maps google.protobuf.Timestamp and the wrapper types", () =>
+    Effect.gen(function*() {
+      const descriptor = create(DescriptorProtoSchema, {
+        name: "Event",
+        field: [
+          { name: "at", number: 1, label: 1, type: 11, typeName: ".google.protobuf.Timestamp" },
+          { name: "count", number: 2, label: 1, type: 11, typeName: ".google.protobuf.Int64Value" },
+          { name: "note", number: 3, label: 1, type: 11, typeName: "google.protobuf.StringValue" },
+          { name: "times", number: 4, label: 3, type: 11, typeName: ".google.protobuf.Timestamp" }
+        ]
+      })
+      const message = yield* ProtoSchema.resolveDescriptor(toBinary(DescriptorProtoSchema, descriptor))
+      const schema = yield* ProtoSchema.schemaFromDescriptor(message)
+      assert.strictEqual(
+        Delta.toTypeText(schema),
+        "struct<at:timestamp,count:bigint,note:string,times:array<timestamp>>"
+      )
+      const decode = yield* ProtoRecord.makeDecoder(message, schema)
+      const bytes = encode(message, {
+        at: { seconds: 1704164645n, nanos: 123456789 },
+        count: 42n,
+        times: [{ seconds: -1n, nanos: 999_999_000 }]
+      })
+      assert.deepStrictEqual(Result.getOrThrow(decode(bytes)), {
+        at: 1704164645123456n,
+        count: 42n,
+        note: null,
+        times: [-1n]
+      })
+      // a Timestamp cannot feed a string column
+      const e = yield* Effect.flip(ProtoRecord.makeDecoder(message, Delta.struct([Delta.field("at", Delta.string)])))
+      assert.include(e.message, "field 'at': message Timestamp cannot be stored")
     }))
 
   it.effect("rejects recursive messages when creating a table", () =>
