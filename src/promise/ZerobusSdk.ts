@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Exit, Layer, ManagedRuntime, Predicate, Redacted, References, Scope } from "effect"
+import { Effect, Exit, Layer, type LogLevel, ManagedRuntime, Predicate, Redacted, References, Scope } from "effect"
 import { FetchHttpClient, type HttpClient } from "effect/http"
 import * as Crypto from "node:crypto"
 import * as HeadersProviderModule from "../HeadersProvider.ts"
@@ -63,6 +63,7 @@ export class ZerobusSdk {
   readonly #runtime: ManagedRuntime.ManagedRuntime<Services, ZerobusErrorEffect.ZerobusError>
   readonly #unityCatalogUrl: string
   readonly #workspaceId: string
+  readonly #logLevel: LogLevel.LogLevel
   readonly #providers = new Map<string, HeadersProviderModule.HeadersProvider["Service"]>()
   readonly #streams = new Set<ZerobusStream>()
   #closed: Promise<void> | undefined = undefined
@@ -80,6 +81,7 @@ export class ZerobusSdk {
     if (ZerobusErrorEffect.isZerobusError(endpoint)) throw new ZerobusError(endpoint)
     this.#unityCatalogUrl = required(unityCatalogUrl, "unityCatalogUrl")
     this.#workspaceId = endpoint.workspaceId
+    this.#logLevel = options?.logLevel ?? "Error"
     const client = Zerobus.layer({
       endpoint: endpoint.url,
       unityCatalogUrl: this.#unityCatalogUrl,
@@ -88,7 +90,7 @@ export class ZerobusSdk {
     })
     this.#runtime = ManagedRuntime.make(
       Layer.mergeAll(client, FetchHttpClient.layer).pipe(
-        Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, options?.logLevel ?? "Warn"))
+        Layer.provideMerge(Layer.succeed(References.MinimumLogLevel, this.#logLevel))
       )
     )
   }
@@ -134,12 +136,15 @@ export class ZerobusSdk {
     const scope = Scope.makeUnsafe("sequential")
     const exit = await this.#runtime.runPromiseExit(Scope.provide(open, scope))
     if (Exit.isFailure(exit)) {
-      await Effect.runPromise(Scope.close(scope, exit))
+      await Effect.runPromise(
+        Scope.close(scope, exit).pipe(Effect.provideService(References.MinimumLogLevel, this.#logLevel))
+      )
       throw fromCause(exit.cause)
     }
     const stream = new ZerobusStream({
       inner: exit.value,
       scope,
+      logLevel: this.#logLevel,
       onClosed: (closed) => this.#streams.delete(closed)
     })
     this.#streams.add(stream)

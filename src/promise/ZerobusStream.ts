@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Exit, Option, Scope } from "effect"
+import { Effect, Exit, type LogLevel, Option, References, Scope } from "effect"
 import type { AnyRecord } from "../Table.ts"
 import * as ZerobusErrorEffect from "../ZerobusError.ts"
 import type { EncodedRecord, ZerobusStream as EffectStream } from "../ZerobusStream.ts"
@@ -47,6 +47,8 @@ export interface AckHandle {
 export interface StreamInit {
   readonly inner: EffectStream<AnyRecord>
   readonly scope: Scope.Closeable
+  /** The SDK's log level, for the finalizers that run when the scope closes. */
+  readonly logLevel: LogLevel.LogLevel
   readonly onClosed: (stream: ZerobusStream) => void
 }
 
@@ -83,6 +85,7 @@ export class ZerobusStream {
   readonly #inner: EffectStream<AnyRecord>
   readonly #scope: Scope.Closeable
   readonly #onClosed: (stream: ZerobusStream) => void
+  readonly #logLevel: LogLevel.LogLevel
   #closing: Promise<void> | undefined = undefined
   #closeSettled = false
 
@@ -91,6 +94,7 @@ export class ZerobusStream {
     this.#inner = init.inner
     this.#scope = init.scope
     this.#onClosed = init.onClosed
+    this.#logLevel = init.logLevel
     handles.set(this, init)
   }
 
@@ -220,9 +224,11 @@ export class ZerobusStream {
    */
   close(): Promise<void> {
     if (this.#closing === undefined) {
-      const scope = this.#scope
+      const release = Scope.close(this.#scope, Exit.void).pipe(
+        Effect.provideService(References.MinimumLogLevel, this.#logLevel)
+      )
       this.#closing = run(this.#inner.close, same).finally(async () => {
-        await Effect.runPromise(Scope.close(scope, Exit.void))
+        await Effect.runPromise(release)
         this.#closeSettled = true
         this.#onClosed(this)
       })

@@ -90,7 +90,8 @@ export interface ZerobusSdkOptions {
   readonly applicationName?: string | undefined
   /**
    * Not in the official SDK: the lowest level of the client's log lines (stream recoveries are
-   * `Info`, failures `Warn`), written with the default Effect logger. Default `"Warn"`.
+   * `Info`, failures `Warn`, which every rejected call reports anyway), written with the default
+   * Effect logger. Default `"Error"`.
    */
   readonly logLevel?: "None" | "Error" | "Warn" | "Info" | "Debug" | undefined
   /** Not in the official SDK: PEM root certificates trusted for `https://` endpoints. */
