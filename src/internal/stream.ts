@@ -22,7 +22,6 @@ import {
   Metric,
   Option,
   Queue,
-  Schedule,
   Scope,
   Sink,
   Stream
@@ -43,6 +42,7 @@ import {
   METHOD_PATH,
   TABLE_NAME_HEADER
 } from "./protocol.ts"
+import { creationRetryPolicy } from "./retry.ts"
 import { encodeCreateStream, encodeIngest, type Payload, payloadBytes } from "./wire.ts"
 
 /** What a stream needs from its SDK. */
@@ -453,13 +453,7 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
     Effect.catchIf(isAuthError, () => attemptTimeout(true))
   )
 
-  const retryPolicy: Schedule.Schedule<unknown, ZerobusError.ZerobusError> = (
-    options.recoverySchedule ??
-      Schedule.spaced(options.recoveryBackoff).pipe(Schedule.upTo({ times: options.recoveryRetries }))
-  ).pipe(
-    Schedule.setInputType<ZerobusError.ZerobusError>(),
-    Schedule.while(({ input }) => input.isRetryable)
-  )
+  const retryPolicy = creationRetryPolicy(options)
 
   const connect = Effect.fn("ZerobusStream.connect")(function*() {
     yield* Effect.annotateCurrentSpan({ "zerobus.table": table.name })
@@ -534,8 +528,11 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
       while (true) {
         const outcome = yield* Effect.exit(Effect.raceFirst(Deferred.await(c.ended), watchdog(c)))
         const graceful = Exit.isSuccess(outcome)
+        const shuttingDown = c.halfClosed
         c.release(graceful)
-        if (state === "closing" || state === "closed") return
+        // The client ended this call itself (close): nothing to recover. Failures while `close` is
+        // still flushing are handled below like any other, so the flush learns about them.
+        if (shuttingDown || state === "closed") return
         if (Exit.isSuccess(outcome)) {
           if (outcome.value === "closed") return
           metric(ZerobusMetrics.rotations).updateUnsafe(1, context)
