@@ -1,0 +1,351 @@
+/**
+ * The Unity Catalog tables endpoint of Zerobus Local, on the workspace HTTP port:
+ *
+ * | Method and path                                  | What                                             |
+ * | ------------------------------------------------ | ------------------------------------------------ |
+ * | `GET /api/2.1/unity-catalog/tables/{full_name}`  | the table's columns, in Databricks' JSON shape   |
+ *
+ * It answers what `zerobus generate-proto` (and Databricks' own schema tools) read: `name`,
+ * `catalog_name`, `schema_name`, `full_name`, `table_type`, `data_source_format` and `columns[]`
+ * with `name`, `type_text`, `type_name`, `type_json`, `nullable` and `position`. Callers need a
+ * Bearer token from the server's token endpoint whose grants include `USE CATALOG`, `USE SCHEMA`
+ * and `SELECT` (or `MODIFY`) on the table; errors use Databricks' `{"error_code", "message"}` JSON
+ * (401 `UNAUTHENTICATED`, 403 `PERMISSION_DENIED`, 404 `TABLE_DOES_NOT_EXIST`, 400
+ * `INVALID_PARAMETER_VALUE`).
+ *
+ * Where schemas come from is the {@link Catalog} reference: {@link track} learns the schema of a
+ * table from the descriptor of the protobuf streams that write it (memory storage; tables written
+ * only by JSON streams have no schema and answer 404), {@link fromDeltaStore} reads the schemas of
+ * Delta tables.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Delta from "../internal/delta/DeltaType.ts"
+import * as ProtoSchema from "../internal/delta/ProtoSchema.ts"
+import { Auth, type Claims, type Grant, isTableName } from "./Auth.ts"
+import { DeltaStore } from "./delta/DeltaStore.ts"
+import * as Storage from "./Storage.ts"
+
+/**
+ * Path prefix of the tables API.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const tablesPath = "/api/2.1/unity-catalog/tables"
+
+/**
+ * A table's schema could not be read or derived (e.g. a descriptor without a Delta mapping).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnityCatalogError extends Schema.TaggedError<UnityCatalogError>("effect-zerobus/local/UnityCatalogError")(
+  "UnityCatalogError",
+  { table: Schema.String, message: Schema.String }
+) {
+  /** Never: the same table gives the same answer. */
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * Where the endpoint finds schemas: `describe` answers a table's schema, or none for a table it
+ * does not know.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CatalogService {
+  readonly describe: (table: string) => Effect.Effect<Option.Option<Delta.StructType>, UnityCatalogError>
+}
+
+/**
+ * The schema source of the endpoint. Default: no tables (every lookup answers 404). Provide it
+ * next to the server's storage ({@link layerMemory}, {@link layerTracking}, {@link layerDelta}).
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export const Catalog: Context.Reference<CatalogService> = Context.Reference<CatalogService>(
+  "effect-zerobus/local/UnityCatalog/Catalog",
+  { defaultValue: () => ({ describe: () => Effect.succeedNone }) }
+)
+
+const keyOf = (table: string): string => table.toLowerCase()
+
+/**
+ * Wraps a storage so that it remembers, per table, the descriptor of the latest protobuf stream
+ * that opened it, and a catalog that derives the table schema from that descriptor (the Delta
+ * mapping Zerobus Local uses to create tables from descriptors).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const track = (
+  storage: Storage.Storage["Service"]
+): { readonly storage: Storage.Storage["Service"]; readonly catalog: CatalogService } => {
+  const descriptors = new Map<string, Uint8Array>()
+  const remember = (request: Storage.OpenRequest) =>
+    Effect.sync(() => {
+      if (request.format === "proto" && request.descriptor !== undefined) {
+        descriptors.set(keyOf(request.table), request.descriptor)
+      }
+    })
+  return {
+    storage: Storage.Storage.of({
+      ...storage,
+      open: (request) => Effect.tap(storage.open(request), () => remember(request))
+    }),
+    catalog: {
+      describe: (table) => {
+        const descriptor = descriptors.get(keyOf(table))
+        if (descriptor === undefined) return Effect.succeedNone
+        return ProtoSchema.resolveDescriptor(descriptor).pipe(
+          Effect.flatMap(ProtoSchema.schemaFromDescriptor),
+          Effect.map(Option.some),
+          Effect.mapError((error) => new UnityCatalogError({ table, message: error.message }))
+        )
+      }
+    }
+  }
+}
+
+/**
+ * A catalog over a Delta store: the schema of every table in its data directory.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromDeltaStore = (store: DeltaStore["Service"]): CatalogService => ({
+  describe: (table) =>
+    Effect.gen(function*() {
+      const known = yield* store.tables
+      if (!known.includes(keyOf(table))) return Option.none()
+      const opened = yield* store.table(keyOf(table))
+      return Option.some(opened.schema)
+    }).pipe(Effect.mapError((error) => new UnityCatalogError({ table, message: error.message })))
+})
+
+/**
+ * Storage (wrapped by {@link track}) and the matching {@link Catalog}, over the storage in context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTracking: Layer.Layer<Storage.Storage, never, Storage.Storage> = Layer.effectContext(
+  Effect.gen(function*() {
+    const tracked = track(yield* Storage.Storage)
+    return Context.make(Storage.Storage, tracked.storage).pipe(Context.add(Catalog, tracked.catalog))
+  })
+)
+
+/**
+ * In-memory storage whose tables written by protobuf streams are described by the endpoint.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<Storage.Storage> = layerTracking.pipe(Layer.provide(Storage.layerMemory))
+
+/**
+ * The {@link Catalog} of the Delta store in context: provide it with `DeltaStorage.layer`, e.g.
+ * `Layer.provideMerge(UnityCatalog.layerDelta, DeltaStorage.layer(options))`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerDelta: Layer.Layer<never, never, DeltaStore> = Layer.effectContext(
+  Effect.gen(function*() {
+    return Context.make(Catalog, fromDeltaStore(yield* DeltaStore))
+  })
+)
+
+// ---------------------------------------------------------------------------------------------
+// JSON shape
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Unity Catalog's `type_name` of a type.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const typeName = (type: Delta.DeltaType): string => {
+  switch (type.kind) {
+    case "primitive":
+      switch (type.name) {
+        case "integer":
+          return "INT"
+        default:
+          return type.name.toUpperCase()
+      }
+    case "decimal":
+      return "DECIMAL"
+    case "array":
+      return "ARRAY"
+    case "map":
+      return "MAP"
+    case "struct":
+      return "STRUCT"
+  }
+}
+
+/**
+ * One entry of `columns[]`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ColumnInfo {
+  readonly name: string
+  readonly type_text: string
+  readonly type_name: string
+  readonly type_json: string
+  readonly type_precision?: number
+  readonly type_scale?: number
+  readonly nullable: boolean
+  readonly position: number
+}
+
+/**
+ * The answer of `GET /api/2.1/unity-catalog/tables/{full_name}`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TableInfo {
+  readonly name: string
+  readonly catalog_name: string
+  readonly schema_name: string
+  readonly full_name: string
+  readonly table_type: "MANAGED"
+  readonly data_source_format: "DELTA"
+  readonly columns: ReadonlyArray<ColumnInfo>
+}
+
+/**
+ * A table's `TableInfo` from its schema.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const tableInfo = (fullName: string, schema: Delta.StructType): TableInfo => {
+  const [catalog = "", schemaName = "", name = ""] = keyOf(fullName).split(".")
+  return {
+    name,
+    catalog_name: catalog,
+    schema_name: schemaName,
+    full_name: `${catalog}.${schemaName}.${name}`,
+    table_type: "MANAGED",
+    data_source_format: "DELTA",
+    columns: schema.fields.map((field, position): ColumnInfo => ({
+      name: field.name,
+      type_text: Delta.toTypeText(field.type),
+      type_name: typeName(field.type),
+      type_json: JSON.stringify({
+        name: field.name,
+        type: Delta.typeToJson(field.type),
+        nullable: field.nullable,
+        metadata: field.metadata
+      }),
+      ...(field.type.kind === "decimal" ? { type_precision: field.type.precision, type_scale: field.type.scale } : {}),
+      nullable: field.nullable,
+      position
+    }))
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// routes
+// ---------------------------------------------------------------------------------------------
+
+const problem = (status: number, errorCode: string, message: string) =>
+  HttpServerResponse.jsonUnsafe({ error_code: errorCode, message }, { status })
+
+const covers = (pattern: string, path: string): boolean => {
+  const p = pattern.toLowerCase().split(".")
+  const o = path.toLowerCase().split(".")
+  return p.length === o.length && p.every((part, i) => part === "*" || part === o[i])
+}
+
+const holds = (grants: ReadonlyArray<Grant>, type: Grant["objectType"], path: string, privileges: Array<string>) =>
+  grants.some((grant) =>
+    grant.objectType === type && covers(grant.path, path) &&
+    grant.privileges.some((held) => held === "ALL PRIVILEGES" || privileges.includes(held))
+  )
+
+/** What reading a table's metadata needs; the missing grant, if any. */
+const missingGrant = (claims: Claims, table: string): string | undefined => {
+  const [catalog = "", schema = ""] = table.split(".")
+  if (!holds(claims.grants, "CATALOG", catalog, ["USE CATALOG"])) return `USE CATALOG on catalog ${catalog}`
+  if (!holds(claims.grants, "SCHEMA", `${catalog}.${schema}`, ["USE SCHEMA"])) {
+    return `USE SCHEMA on schema ${catalog}.${schema}`
+  }
+  if (!holds(claims.grants, "TABLE", table, ["SELECT", "MODIFY"])) return `SELECT on table ${table}`
+  return undefined
+}
+
+const safeDecode = (text: string): string => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/**
+ * Handles one `GET /api/2.1/unity-catalog/tables/{full_name}`.
+ *
+ * @since 0.1.0
+ * @category handlers
+ */
+export const handleGetTable = (auth: Auth["Service"], catalog: CatalogService) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const params = yield* HttpRouter.params
+    const claims = yield* Effect.result(auth.authenticate(request.headers["authorization"]))
+    if (claims._tag === "Failure") return problem(401, "UNAUTHENTICATED", claims.failure.message)
+    const table = safeDecode(params["full_name"] ?? "")
+    if (!isTableName(table)) {
+      return problem(
+        400,
+        "INVALID_PARAMETER_VALUE",
+        `Invalid table name '${table}': expected catalog.schema.table`
+      )
+    }
+    const missing = missingGrant(claims.success, table)
+    if (missing !== undefined) {
+      return problem(403, "PERMISSION_DENIED", `Service principal ${claims.success.principal} lacks ${missing}.`)
+    }
+    const schema = yield* Effect.result(catalog.describe(table))
+    if (schema._tag === "Failure") return problem(500, "INTERNAL_ERROR", schema.failure.message)
+    if (Option.isNone(schema.success)) {
+      return problem(404, "TABLE_DOES_NOT_EXIST", `Table '${keyOf(table)}' does not exist.`)
+    }
+    return HttpServerResponse.jsonUnsafe(tableInfo(table, schema.success.value))
+  })
+
+/**
+ * The tables route, for the workspace router. The {@link Catalog} is read when the routes are
+ * built, so provide it where the server is made (e.g. with {@link layerMemory}).
+ *
+ * @since 0.1.0
+ * @category routes
+ */
+export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | Auth> = HttpRouter.use((router) =>
+  Effect.gen(function*() {
+    const auth = yield* Auth
+    const catalog = yield* Catalog
+    yield* router.add("GET", `${tablesPath}/:full_name`, handleGetTable(auth, catalog))
+  })
+)
