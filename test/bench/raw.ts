@@ -4,8 +4,8 @@
  * live objects), then written pipelined on one call with `'drain'` backpressure; the clock stops at
  * the ack of the last message.
  *
- * Variants: `single` (one `ingest_record` per record), `batch100` / `batch1000`
- * (`ingest_record_batch` of 100 / 1,000 records), `ackwait` (one `ingest_record` at a time,
+ * Variants: `grpc-single` (one `ingest_record` per record), `grpc-batch100` / `grpc-batch1000`
+ * (`ingest_record_batch` of 100 / 1,000 records), `grpc-ackwait` (one `ingest_record` at a time,
  * waiting for its ack before the next: the ceiling of awaiting each ack).
  */
 import * as grpc from "@grpc/grpc-js"
@@ -29,8 +29,21 @@ export interface Encoded {
 }
 
 /** Records per request of a variant. */
-export const perMessage = (variant: string): number =>
-  variant.endsWith("batch1000") ? 1000 : variant.endsWith("batch100") ? 100 : 1
+export const perMessage = (variant: string): number => {
+  switch (variant) {
+    case "grpc-single":
+    case "grpc-ackwait":
+    case "h2-single":
+      return 1
+    case "grpc-batch100":
+      return 100
+    case "grpc-batch1000":
+    case "h2-batch1000":
+      return 1000
+    default:
+      throw new Error(`unknown variant ${variant}`)
+  }
+}
 
 /**
  * Encodes `records` records of `format` as requests of `per` records, offsets from 0; `framed`
@@ -198,7 +211,7 @@ export const run = async (input: CaseInput, section: Section): Promise<Outcome> 
     await created
 
     await section.begin()
-    if (input.variant === "ackwait") {
+    if (input.variant === "grpc-ackwait") {
       for (let m = 0; m < encoded.messages; m++) {
         call.stream.write(encoded.slab.subarray(encoded.offsets[m]!, encoded.offsets[m + 1]!))
         await call.waitFor(m)
