@@ -1,44 +1,36 @@
 /**
- * Format-level checks of the records a stream carries, shared by every storage backend: a JSON
- * record must parse to a JSON object; a protobuf record must decode with the stream's
- * `DescriptorProto` and carry every `required` field.
+ * The record checks of Zerobus Local, shared by every storage backend.
  *
- * The descriptor a client sends is one `google.protobuf.DescriptorProto`, not a whole file, so
- * nested types must be nested inside the message. References to the well-known types
- * (`google.protobuf.Timestamp`, wrappers, `Struct`, ...) are resolved as well.
+ * - {@link make}: format-level checks of one stream, built once when the stream opens: a JSON
+ *   record must parse to a JSON object; a protobuf record must decode with the stream's
+ *   `DescriptorProto` and carry every `required` field. The descriptor is resolved here, once, and
+ *   the resolved message ({@link RecordDecoder.messageSchema}) is what backends use.
+ * - {@link TableDecoder}: the checks against a table schema (declared tables, Delta tables): each
+ *   record becomes a row or fails naming the column. The memory and Delta backends both use it, so
+ *   a declared table applies the same rules whatever the storage.
+ *
+ * The descriptor a client sends is one `google.protobuf.DescriptorProto`, not a whole file, so the
+ * types a message uses must be nested inside it; `google.protobuf.Timestamp` and the wrapper types
+ * (`Int64Value`, ...) may be referenced, as they map to table columns.
  *
  * @since 0.1.0
  */
-import {
-  create,
-  createFileRegistry,
-  type DescFile,
-  type DescMessage,
-  fromBinary,
-  type JsonValue,
-  type Message,
-  toJson
-} from "@bufbuild/protobuf"
+import { type DescMessage, fromBinary, type JsonValue, type Message, toJson } from "@bufbuild/protobuf"
 import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect"
-import {
-  type DescriptorProto,
-  DescriptorProtoSchema,
-  FeatureSet_FieldPresence,
-  file_google_protobuf_any,
-  file_google_protobuf_duration,
-  file_google_protobuf_empty,
-  file_google_protobuf_field_mask,
-  file_google_protobuf_struct,
-  file_google_protobuf_timestamp,
-  file_google_protobuf_wrappers,
-  FileDescriptorProtoSchema
-} from "@bufbuild/protobuf/wkt"
+import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt"
+import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
+import type { DeltaSchemaError } from "../internal/delta/DeltaSchemaError.ts"
+import * as Delta from "../internal/delta/DeltaType.ts"
+import * as JsonRecord from "../internal/delta/JsonRecord.ts"
+import * as ProtoRecord from "../internal/delta/ProtoRecord.ts"
+import * as ProtoSchema from "../internal/delta/ProtoSchema.ts"
+import type * as Row from "../internal/delta/Row.ts"
 import type { RecordFormat } from "../internal/protocol.ts"
 
 /**
- * Checks and decodes the records of one stream.
+ * Checks and decodes the records of one stream (no table schema involved).
  *
  * @since 0.1.0
  * @category models
@@ -46,7 +38,9 @@ import type { RecordFormat } from "../internal/protocol.ts"
 export interface RecordDecoder {
   /** The stream's record format. */
   readonly format: RecordFormat
-  /** The record message of a protobuf stream (use it with `@bufbuild/protobuf` reflection). */
+  /** The serialized `DescriptorProto` of a protobuf stream, as the client sent it. */
+  readonly descriptor: Uint8Array | undefined
+  /** The resolved record message of a protobuf stream (use it with `@bufbuild/protobuf` reflection). */
   readonly messageSchema: DescMessage | undefined
   /** The decoded value of a valid record, or why the record is invalid. */
   readonly decode: (record: string | Uint8Array) => Result.Result<DecodedRecord, string>
@@ -65,6 +59,9 @@ export interface DecodedRecord {
   readonly message: Message | undefined
 }
 
+const describeJson = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "an array" : typeof value
+
 /**
  * The decoder of JSON streams.
  *
@@ -73,6 +70,7 @@ export interface DecodedRecord {
  */
 export const json: RecordDecoder = {
   format: "json",
+  descriptor: undefined,
   messageSchema: undefined,
   decode: (record) => {
     if (typeof record !== "string") return Result.fail("a protobuf record on a JSON stream")
@@ -80,13 +78,11 @@ export const json: RecordDecoder = {
     try {
       value = JSON.parse(record)
     } catch (error) {
-      return Result.fail(`not valid JSON (${error instanceof Error ? error.message : String(error)})`)
+      return Result.fail(`not valid JSON (${errorMessage(error)})`)
     }
     return Predicate.isObject(value)
       ? Result.succeed({ value, message: undefined })
-      : Result.fail(
-        `JSON must be an object, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`
-      )
+      : Result.fail(`JSON must be an object, got ${describeJson(value)}`)
   }
 }
 
@@ -97,49 +93,40 @@ export const json: RecordDecoder = {
  * @since 0.1.0
  * @category constructors
  */
-export const proto = (descriptorBytes: Uint8Array): Result.Result<RecordDecoder, string> => {
-  let descriptor: DescriptorProto
-  try {
-    descriptor = fromBinary(DescriptorProtoSchema, descriptorBytes)
-  } catch (error) {
-    return Result.fail(`descriptor_proto is not a DescriptorProto (${errorMessage(error)})`)
-  }
-  const messageName = descriptor.name
-  if (messageName === undefined || messageName === "") return Result.fail("descriptor_proto has no message name")
-  const schema = Result.try({
-    try: () => messageOf(descriptor, messageName),
-    catch: (error) => `descriptor_proto cannot be used: ${errorMessage(error)}`
-  })
-  return Result.map(schema, (messageSchema): RecordDecoder => {
-    const checkRequired = hasRequired(messageSchema, 0)
-    return {
-      format: "proto",
-      messageSchema,
-      decode: (record) => {
-        if (typeof record === "string") return Result.fail("a JSON record on a protobuf stream")
-        let message: Message
-        try {
-          message = fromBinary(messageSchema, record)
-        } catch (error) {
-          return Result.fail(`does not decode as ${messageSchema.typeName} (${errorMessage(error)})`)
+export const proto = (descriptorBytes: Uint8Array): Effect.Effect<RecordDecoder, string> =>
+  ProtoSchema.resolveDescriptor(descriptorBytes).pipe(
+    Effect.mapError((error) => error.message),
+    Effect.map((messageSchema): RecordDecoder => {
+      const checkRequired = hasRequired(messageSchema, 0)
+      return {
+        format: "proto",
+        descriptor: descriptorBytes,
+        messageSchema,
+        decode: (record) => {
+          if (typeof record === "string") return Result.fail("a JSON record on a protobuf stream")
+          let message: Message
+          try {
+            message = fromBinary(messageSchema, record)
+          } catch (error) {
+            return Result.fail(`does not decode as ${messageSchema.name} (${errorMessage(error)})`)
+          }
+          if (checkRequired) {
+            const missing = missingRequired(reflect(messageSchema, message), "", 0)
+            if (missing !== undefined) return Result.fail(`required field ${missing} is not set`)
+          }
+          let value: JsonValue
+          try {
+            value = toJson(messageSchema, message, { useProtoFieldName: true })
+          } catch (error) {
+            return Result.fail(`cannot be represented (${errorMessage(error)})`)
+          }
+          return Predicate.isObject(value)
+            ? Result.succeed({ value, message })
+            : Result.succeed({ value: { value }, message })
         }
-        if (checkRequired) {
-          const missing = missingRequired(reflect(messageSchema, message), "", 0)
-          if (missing !== undefined) return Result.fail(`required field ${missing} is not set`)
-        }
-        let value: JsonValue
-        try {
-          value = toJson(messageSchema, message, { useProtoFieldName: true })
-        } catch (error) {
-          return Result.fail(`cannot be represented (${errorMessage(error)})`)
-        }
-        return Predicate.isObject(value)
-          ? Result.succeed({ value, message })
-          : Result.succeed({ value: { value }, message })
       }
-    }
-  })
-}
+    })
+  )
 
 /**
  * The decoder for a stream's format and descriptor (`descriptor` is ignored for JSON streams).
@@ -150,83 +137,71 @@ export const proto = (descriptorBytes: Uint8Array): Result.Result<RecordDecoder,
 export const make = (
   format: RecordFormat,
   descriptor: Uint8Array | undefined
-): Result.Result<RecordDecoder, string> =>
+): Effect.Effect<RecordDecoder, string> =>
   format === "json"
-    ? Result.succeed(json)
+    ? Effect.succeed(json)
     : descriptor === undefined || descriptor.length === 0
-    ? Result.fail("a PROTO stream needs descriptor_proto")
+    ? Effect.fail("a PROTO stream needs descriptor_proto")
     : proto(descriptor)
 
-const errorMessage = (error: unknown): string => error instanceof Error ? error.message : String(error)
-
-const wellKnownFiles: ReadonlyArray<readonly [DescFile, ReadonlyArray<string>]> = [
-  [file_google_protobuf_timestamp, ["Timestamp"]],
-  [file_google_protobuf_duration, ["Duration"]],
-  [file_google_protobuf_empty, ["Empty"]],
-  [file_google_protobuf_any, ["Any"]],
-  [file_google_protobuf_field_mask, ["FieldMask"]],
-  [file_google_protobuf_struct, ["Struct", "Value", "ListValue", "NullValue"]],
-  [file_google_protobuf_wrappers, [
-    "DoubleValue",
-    "FloatValue",
-    "Int64Value",
-    "UInt64Value",
-    "Int32Value",
-    "UInt32Value",
-    "BoolValue",
-    "StringValue",
-    "BytesValue"
-  ]]
-]
-
-const typeNames = (message: DescriptorProto, into: Array<string>): Array<string> => {
-  for (const field of message.field) if (field.typeName) into.push(field.typeName)
-  for (const nested of message.nestedType) typeNames(nested, into)
-  return into
-}
-
-const usesProto3Optional = (message: DescriptorProto): boolean =>
-  message.field.some((field) => field.proto3Optional === true) || message.nestedType.some(usesProto3Optional)
+// -------------------------------------------------------------------------------------------------
+// records against a table schema
+// -------------------------------------------------------------------------------------------------
 
 /**
- * Places the message in a synthetic file: the package is taken from fully qualified references to
- * the message's own types (`.pkg.Msg.Nested`), and well-known types become imports.
+ * Turns one record of a stream into a table row, or says which column is wrong.
+ *
+ * @since 0.1.0
+ * @category models
  */
-const messageOf = (descriptor: DescriptorProto, messageName: string): DescMessage => {
-  const names = typeNames(descriptor, [])
-  let packageName = ""
-  for (const name of names) {
-    if (!name.startsWith(".")) continue
-    const self = `.${messageName}`
-    const at = name.indexOf(`${self}.`)
-    const end = name.endsWith(self) ? name.length - self.length : -1
-    const cut = at >= 0 ? at : end
-    if (cut > 0) {
-      packageName = name.slice(1, cut)
-      break
-    }
-  }
-  const dependencies = new Set<string>()
-  for (const name of names) {
-    const [file] = wellKnownFiles.find(([, types]) => types.some((type) => name === `.google.protobuf.${type}`)) ?? []
-    if (file !== undefined) dependencies.add(file.proto.name)
-  }
-  const file = create(FileDescriptorProtoSchema, {
-    name: "zerobus_local_record.proto",
-    package: packageName,
-    syntax: usesProto3Optional(descriptor) ? "proto3" : "proto2",
-    dependency: [...dependencies],
-    messageType: [descriptor]
-  })
-  const registry = createFileRegistry(
-    file,
-    (name) => wellKnownFiles.find(([known]) => known.proto.name === name)?.[0]
-  )
-  const typeName = packageName === "" ? messageName : `${packageName}.${messageName}`
-  const message = registry.getMessage(typeName)
-  if (message === undefined) throw new Error(`message ${typeName} not found`)
-  return message
+export type RowDecoder = (record: string | Uint8Array) => Result.Result<Row.Row, DeltaSchemaError>
+
+/**
+ * The checks of one table: its schema, and the row decoder of each stream writing it (a JSON
+ * record: unknown column, wrong type, missing NOT NULL column; a protobuf stream: its message must
+ * fit the table when the stream opens, then each record's values are checked).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TableDecoder {
+  readonly schema: Delta.StructType
+  /** The row decoder of a stream; fails (naming the field) when a protobuf message does not fit the table. */
+  readonly forStream: (decoder: RecordDecoder) => Effect.Effect<RowDecoder, DeltaSchemaError>
 }
+
+/**
+ * The decoder of a table schema. Fails with `UnsupportedType` for a schema Zerobus Local cannot
+ * write (`timestamp_ntz`, `variant`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const forTable = (schema: Delta.StructType): Effect.Effect<TableDecoder, DeltaSchemaError> =>
+  Effect.gen(function*() {
+    yield* Delta.checkWritable(schema)
+    const jsonRows = JsonRecord.makeDecoder(schema)
+    const decodeJson: RowDecoder = (record) => JsonRecord.decodeBytes(jsonRows, record)
+    // Streams of one client usually share a descriptor: compile its row decoder once.
+    const protoRows = new Map<string, RowDecoder>()
+    const forStream = (decoder: RecordDecoder): Effect.Effect<RowDecoder, DeltaSchemaError> => {
+      const message = decoder.messageSchema
+      if (decoder.format === "json" || message === undefined) return Effect.succeed(decodeJson)
+      const key = Buffer.from(decoder.descriptor ?? []).toString("base64")
+      const cached = protoRows.get(key)
+      if (cached !== undefined) return Effect.succeed(cached)
+      return ProtoRecord.makeDecoder(message, schema).pipe(
+        Effect.map((decode): RowDecoder => {
+          const rows: RowDecoder = (record) => decode(typeof record === "string" ? Buffer.from(record) : record)
+          protoRows.set(key, rows)
+          return rows
+        })
+      )
+    }
+    return { schema, forStream }
+  })
+
+const errorMessage = (error: unknown): string => error instanceof Error ? error.message : String(error)
 
 const maxDepth = 100
 

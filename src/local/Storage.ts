@@ -8,19 +8,29 @@
  * succeeds, and may append further requests meanwhile, so a durable backend can commit many
  * requests with one sync.
  *
- * Implementations: {@link layerMemory} (keeps every record, tables are created on first use) and
- * {@link layerDiscard} (benchmarks: counts records, keeps nothing, does not decode records).
+ * Tables may be declared with a schema ({@link Storage.declareTable}); records of a declared table are
+ * checked against it by `RecordDecoder.forTable`, the code path every backend shares, so a test
+ * sees the same errors with the memory and the Delta backend.
+ *
+ * Implementations: {@link layerMemory} (keeps every record; undeclared tables are created on first
+ * use), {@link layerDiscard} (benchmarks: counts records, keeps nothing, does not decode records)
+ * and `DeltaStorage.layer` (Delta Lake tables on disk).
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type { DeltaSchemaError } from "../internal/delta/DeltaSchemaError.ts"
+import * as Delta from "../internal/delta/DeltaType.ts"
+import * as JsonRecord from "../internal/delta/JsonRecord.ts"
+import * as ProtoSchema from "../internal/delta/ProtoSchema.ts"
 import type { RecordFormat } from "../internal/protocol.ts"
-import type { RecordDecoder } from "./RecordDecoder.ts"
+import * as RecordDecoder from "./RecordDecoder.ts"
 
 const TypeId = "~effect-zerobus/local/StorageError"
 
@@ -35,6 +45,23 @@ export class TableNotFound extends Schema.TaggedError<TableNotFound>()("TableNot
   message: Schema.String
 }) {
   /** Never: the table will not appear by retrying. */
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * A table cannot be declared: invalid name or schema, or the table exists with another schema (or,
+ * in memory, already holds records).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidTable extends Schema.TaggedError<InvalidTable>()("InvalidTable", {
+  table: Schema.String,
+  message: Schema.String
+}) {
+  /** Never. */
   get isRetryable(): boolean {
     return false
   }
@@ -57,14 +84,16 @@ export class SchemaMismatch extends Schema.TaggedError<SchemaMismatch>()("Schema
 }
 
 /**
- * A record of a request is invalid; `index` is its position in the request (0 for single records).
+ * A record of a request is invalid; `index` is its position in the request (0 for single records),
+ * `column` the offending column (dotted path) when the record was checked against a table schema.
  *
  * @since 0.1.0
  * @category errors
  */
 export class InvalidRecord extends Schema.TaggedError<InvalidRecord>()("InvalidRecord", {
   index: Schema.Int,
-  message: Schema.String
+  message: Schema.String,
+  column: Schema.optional(Schema.String)
 }) {
   /** Never. */
   get isRetryable(): boolean {
@@ -109,7 +138,13 @@ export class StorageFailure extends Schema.TaggedError<StorageFailure>()("Storag
  * @since 0.1.0
  * @category errors
  */
-export type StorageErrorReason = TableNotFound | SchemaMismatch | InvalidRecord | StorageUnavailable | StorageFailure
+export type StorageErrorReason =
+  | TableNotFound
+  | InvalidTable
+  | SchemaMismatch
+  | InvalidRecord
+  | StorageUnavailable
+  | StorageFailure
 
 /**
  * A failed storage operation.
@@ -118,7 +153,7 @@ export type StorageErrorReason = TableNotFound | SchemaMismatch | InvalidRecord 
  * @category errors
  */
 export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
-  reason: Schema.Union([TableNotFound, SchemaMismatch, InvalidRecord, StorageUnavailable, StorageFailure])
+  reason: Schema.Union([TableNotFound, InvalidTable, SchemaMismatch, InvalidRecord, StorageUnavailable, StorageFailure])
 }) {
   /** @internal */
   readonly [TypeId] = TypeId
@@ -152,8 +187,11 @@ export interface OpenRequest {
   readonly format: RecordFormat
   /** The serialized `DescriptorProto` of a protobuf stream, as the client sent it. */
   readonly descriptor: Uint8Array | undefined
-  /** Format-level checks for this stream's records (already built from `format` and `descriptor`). */
-  readonly decoder: RecordDecoder
+  /**
+   * Format-level checks for this stream's records, built from `format` and `descriptor` (the
+   * descriptor is resolved once, here: backends use `decoder.messageSchema`).
+   */
+  readonly decoder: RecordDecoder.RecordDecoder
   readonly streamId: string
 }
 
@@ -182,22 +220,33 @@ export interface StreamWriter {
 }
 
 /**
- * A stored record. `offset` is the `offset_id` of the request that carried it, `index` its
- * position in that request.
+ * A stored record. The memory backend keeps every field; a Delta table keeps rows only, so its
+ * records have no `streamId`, `offset`, `index`, `batch` or `format`, and `raw` is the JSON text of
+ * `value`.
  *
  * @since 0.1.0
  * @category models
  */
 export interface StoredRecord {
   readonly table: string
-  readonly streamId: string
-  readonly offset: number
-  readonly index: number
-  readonly batch: boolean
-  readonly format: RecordFormat
-  /** Parsed JSON object, or the protobuf JSON form of a protobuf record (see `RecordDecoder`). */
+  /** The stream that wrote the record (memory). */
+  readonly streamId?: string | undefined
+  /** The `offset_id` of the request that carried the record (memory). */
+  readonly offset?: number | undefined
+  /** The record's position in its request (memory). */
+  readonly index?: number | undefined
+  /** Whether the request was an `ingest_record_batch` (memory). */
+  readonly batch?: boolean | undefined
+  /** The stream's record format (memory). */
+  readonly format?: RecordFormat | undefined
+  /**
+   * The record as a JSON object. A table with a schema (declared, or any Delta table) gives the row
+   * in its canonical JSON form (`JsonRecord.encode`: long as a number when safe, timestamps ISO-8601
+   * with µs, decimals as strings, binary as base64); a memory table without one gives the parsed
+   * JSON record, or the protobuf JSON form of a protobuf record (see `RecordDecoder`).
+   */
   readonly value: { readonly [key: string]: unknown }
-  /** The record as sent: a JSON string or protobuf bytes. */
+  /** The record as sent: a JSON string or protobuf bytes (Delta: the JSON text of `value`). */
   readonly raw: string | Uint8Array
 }
 
@@ -213,30 +262,182 @@ export interface TableSummary {
 }
 
 /**
+ * What kind of storage a server uses, and where it keeps its data.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StorageInfo {
+  /** `memory`, `discard`, `delta` (or another backend's name). */
+  readonly kind: string
+  /** The data directory of a backend that writes files (absolute). */
+  readonly dataDir: string | undefined
+}
+
+/**
  * The storage service.
  *
  * @since 0.1.0
  * @category services
  */
 export class Storage extends Context.Service<Storage, {
-  /** Opens a table for a stream; the stream's Scope closing means the stream ended. */
+  /** The backend's kind and data directory. */
+  readonly info: StorageInfo
+  /**
+   * Opens a table for a stream; the stream's Scope closing means the stream ended. A table that
+   * does not exist and cannot be created fails with `TableNotFound`; a protobuf message that does
+   * not fit a table's schema with `SchemaMismatch`.
+   */
   readonly open: (request: OpenRequest) => Effect.Effect<StreamWriter, StorageError, Scope.Scope>
   /** Every stored record of a table, in storage order (empty for an unknown table). */
   readonly records: (table: string) => Effect.Effect<ReadonlyArray<StoredRecord>, StorageError>
-  /** The tables that hold records. */
+  /** The known tables and their record counts. */
   readonly tables: Effect.Effect<ReadonlyArray<TableSummary>, StorageError>
+  /**
+   * Declares a table with its schema, before any stream writes it. Succeeds with `true` when the
+   * table was created and `false` when it already exists with the same schema; fails with
+   * `InvalidTable` for an invalid name or schema, or a table that exists with another schema.
+   * Names are `catalog.schema.table` of ASCII letters, digits and `_` (case-insensitive).
+   */
+  readonly declareTable: (table: string, schema: Delta.StructType) => Effect.Effect<boolean, StorageError>
+  /**
+   * The schema of a table, when known: declared, read from a Delta table's metadata, or (memory)
+   * derived from the descriptor of the first protobuf stream that wrote it. None for an unknown
+   * table and for a memory table written only by JSON streams without a declaration.
+   */
+  readonly schema: (table: string) => Effect.Effect<Option.Option<Delta.StructType>, StorageError>
+  /**
+   * The directory holding a table's files (Delta: the table root, whether or not it exists yet);
+   * none for storage that keeps no files.
+   */
+  readonly location: (table: string) => Effect.Effect<Option.Option<string>, StorageError>
+  /**
+   * Makes every acknowledged record visible to readers of the files (Delta: commits what each open
+   * table holds in its WAL); nothing to do for the memory and discard backends.
+   */
+  readonly flush: Effect.Effect<void, StorageError>
 }>()("effect-zerobus/local/Storage") {}
 
 const durable = Effect.succeed(Effect.void)
 
+const tableNamePattern = /^[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$/
+
 /**
- * Keeps every record in memory, per table; tables are created when a stream first opens them.
+ * Whether a name can be declared: `catalog.schema.table` of ASCII letters, digits and `_` (the
+ * names Delta storage can keep as directories).
+ *
+ * @since 0.1.0
+ * @category tables
+ */
+export const isDeclarableName = (table: string): boolean => tableNamePattern.test(table)
+
+/**
+ * Checks a declaration (name and schema) the same way for every backend.
+ *
+ * @since 0.1.0
+ * @category tables
+ */
+export const checkDeclaration = (
+  table: string,
+  schema: Delta.StructType
+): Effect.Effect<RecordDecoder.TableDecoder, StorageError> =>
+  isDeclarableName(table)
+    ? Delta.validate(schema).pipe(
+      Effect.flatMap(RecordDecoder.forTable),
+      Effect.mapError((error) => invalidTable(table, `invalid schema for ${table}: ${error.message}`))
+    )
+    : Effect.fail(
+      invalidTable(table, `invalid table name '${table}': expected catalog.schema.table of letters, digits and '_'`)
+    )
+
+/**
+ * Whether two schemas are the same (names, types, nullability; field metadata ignored).
+ *
+ * @since 0.1.0
+ * @category tables
+ */
+export const sameSchema = (a: Delta.StructType, b: Delta.StructType): boolean =>
+  Delta.toSchemaString(withoutMetadata(a)) === Delta.toSchemaString(withoutMetadata(b))
+
+const withoutMetadata = (struct: Delta.StructType): Delta.StructType =>
+  Delta.struct(struct.fields.map((f) => Delta.field(f.name, typeWithoutMetadata(f.type), f.nullable)))
+
+const typeWithoutMetadata = (type: Delta.DeltaType): Delta.DeltaType => {
+  switch (type.kind) {
+    case "primitive":
+    case "decimal":
+      return type
+    case "array":
+      return Delta.array(typeWithoutMetadata(type.elementType), type.containsNull)
+    case "map":
+      return Delta.map(typeWithoutMetadata(type.keyType), typeWithoutMetadata(type.valueType), type.valueContainsNull)
+    case "struct":
+      return withoutMetadata(type)
+  }
+}
+
+const invalidTable = (table: string, message: string) =>
+  new StorageError({ reason: new InvalidTable({ table, message }) })
+
+/**
+ * The storage error of a record that does not fit its table (the failure of a row decoder), naming
+ * the column.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const invalidRecord = (index: number, error: DeltaSchemaError): StorageError => {
+  const reason = error.reason
+  return new StorageError({
+    reason: reason._tag === "InvalidRecord" && reason.column !== ""
+      ? new InvalidRecord({ index, message: reason.message, column: reason.column })
+      : new InvalidRecord({ index, message: error.message })
+  })
+}
+
+/** Declared schemas by lower-cased name, with the checks shared by the in-process backends. */
+const makeDeclarations = (hasRecords: (key: string) => boolean) => {
+  const declared = new Map<string, RecordDecoder.TableDecoder>()
+  const declare = (table: string, schema: Delta.StructType): Effect.Effect<boolean, StorageError> =>
+    checkDeclaration(table, schema).pipe(Effect.flatMap((decoder) =>
+      Effect.suspend(() => {
+        const key = table.toLowerCase()
+        const existing = declared.get(key)
+        if (existing !== undefined) {
+          return sameSchema(existing.schema, schema)
+            ? Effect.succeed(false)
+            : Effect.fail(invalidTable(
+              table,
+              `table ${table} already exists with another schema (${Delta.toTypeText(existing.schema)})`
+            ))
+        }
+        if (hasRecords(key)) {
+          return Effect.fail(
+            invalidTable(table, `table ${table} already holds records; declare a table before streams write it`)
+          )
+        }
+        declared.set(key, decoder)
+        return Effect.succeed(true)
+      })
+    ))
+  return { declared, declare }
+}
+
+/**
+ * Keeps every record in memory, per table. Undeclared tables are created when a stream first
+ * opens them and take any valid record; declared tables check records against their schema
+ * (`RecordDecoder.forTable`, as the Delta backend does).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makeMemory: Effect.Effect<Storage["Service"]> = Effect.sync(() => {
   const tables = new Map<string, Array<StoredRecord>>()
+  const derived = new Map<string, Delta.StructType>()
+  const { declare, declared } = makeDeclarations((key) => {
+    for (const [name, records] of tables) if (name.toLowerCase() === key && records.length > 0) return true
+    return false
+  })
   const tableOf = (table: string): Array<StoredRecord> => {
     let records = tables.get(table)
     if (records === undefined) {
@@ -245,14 +446,67 @@ export const makeMemory: Effect.Effect<Storage["Service"]> = Effect.sync(() => {
     }
     return records
   }
-  return Storage.of({
-    open: (request) =>
-      Effect.sync(() => {
+  /** Remembers the schema of the first protobuf stream's message (when it maps to a table). */
+  const derive = (request: OpenRequest): Effect.Effect<void> => {
+    const key = request.table.toLowerCase()
+    const message = request.decoder.messageSchema
+    if (message === undefined || derived.has(key)) return Effect.void
+    return ProtoSchema.schemaFromDescriptor(message).pipe(
+      Effect.match({
+        onFailure: () => undefined,
+        onSuccess: (schema) => {
+          derived.set(key, schema)
+        }
+      })
+    )
+  }
+
+  const openDeclared = (request: OpenRequest, table: RecordDecoder.TableDecoder) =>
+    table.forStream(request.decoder).pipe(
+      Effect.mapError((error) =>
+        new StorageError({
+          reason: new SchemaMismatch({
+            table: request.table,
+            message: `the stream's descriptor does not fit table ${request.table}: ${error.message}`
+          })
+        })
+      ),
+      Effect.map((decodeRow): StreamWriter => {
         const stored = tableOf(request.table)
-        const append = (req: AppendRequest): Effect.Effect<Effect.Effect<void, StorageError>, StorageError> => {
+        return {
+          append: (req) => {
+            const batch: Array<StoredRecord> = []
+            for (let index = 0; index < req.records.length; index++) {
+              const raw = req.records[index]!
+              const row = decodeRow(raw)
+              if (Result.isFailure(row)) return Effect.fail(invalidRecord(index, row.failure))
+              batch.push({
+                table: request.table,
+                streamId: request.streamId,
+                offset: req.offset,
+                index,
+                batch: req.batch,
+                format: request.format,
+                value: JsonRecord.encode(table.schema, row.success),
+                raw
+              })
+            }
+            for (const record of batch) stored.push(record)
+            return durable
+          }
+        }
+      })
+    )
+
+  const openUndeclared = (request: OpenRequest) =>
+    Effect.as(
+      derive(request),
+      {
+        append: (req: AppendRequest): Effect.Effect<Effect.Effect<void, StorageError>, StorageError> => {
+          const stored = tableOf(request.table)
           const batch: Array<StoredRecord> = []
           for (let index = 0; index < req.records.length; index++) {
-            const raw = req.records[index]
+            const raw = req.records[index]!
             const decoded = request.decoder.decode(raw)
             if (Result.isFailure(decoded)) {
               return Effect.fail(new StorageError({ reason: new InvalidRecord({ index, message: decoded.failure }) }))
@@ -271,10 +525,31 @@ export const makeMemory: Effect.Effect<Storage["Service"]> = Effect.sync(() => {
           for (const record of batch) stored.push(record)
           return durable
         }
-        return { append }
+      } satisfies StreamWriter
+    )
+
+  return Storage.of({
+    info: { kind: "memory", dataDir: undefined },
+    open: (request) =>
+      Effect.suspend(() => {
+        const table = declared.get(request.table.toLowerCase())
+        return table === undefined ? openUndeclared(request) : openDeclared(request, table)
       }),
     records: (table) => Effect.sync(() => [...(tables.get(table) ?? [])]),
-    tables: Effect.sync(() => [...tables].map(([table, records]) => ({ table, records: records.length })))
+    tables: Effect.sync(() => {
+      const summaries = [...tables].map(([table, records]) => ({ table, records: records.length }))
+      const seen = new Set(summaries.map((t) => t.table.toLowerCase()))
+      for (const key of declared.keys()) if (!seen.has(key)) summaries.push({ table: key, records: 0 })
+      return summaries
+    }),
+    declareTable: declare,
+    schema: (table) =>
+      Effect.sync(() => {
+        const key = table.toLowerCase()
+        return Option.fromUndefinedOr(declared.get(key)?.schema ?? derived.get(key))
+      }),
+    location: () => Effect.succeedNone,
+    flush: Effect.void
   })
 })
 
@@ -288,14 +563,20 @@ export const layerMemory: Layer.Layer<Storage> = Layer.effect(Storage, makeMemor
 
 /**
  * Acknowledges everything and keeps nothing: counts records per table without decoding them. For
- * benchmarks, where the server's own cost should be as small as possible.
+ * benchmarks, where the server's own cost should be as small as possible. Declared tables are
+ * remembered (their schema is reported) but records are not checked against them.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makeDiscard: Effect.Effect<Storage["Service"]> = Effect.sync(() => {
   const counts = new Map<string, { records: number }>()
+  const { declare, declared } = makeDeclarations((key) => {
+    for (const [name, count] of counts) if (name.toLowerCase() === key && count.records > 0) return true
+    return false
+  })
   return Storage.of({
+    info: { kind: "discard", dataDir: undefined },
     open: (request) =>
       Effect.sync(() => {
         let count = counts.get(request.table)
@@ -312,7 +593,11 @@ export const makeDiscard: Effect.Effect<Storage["Service"]> = Effect.sync(() => 
         }
       }),
     records: () => Effect.succeed([]),
-    tables: Effect.sync(() => [...counts].map(([table, { records }]) => ({ table, records })))
+    tables: Effect.sync(() => [...counts].map(([table, { records }]) => ({ table, records }))),
+    declareTable: declare,
+    schema: (table) => Effect.sync(() => Option.fromUndefinedOr(declared.get(table.toLowerCase())?.schema)),
+    location: () => Effect.succeedNone,
+    flush: Effect.void
   })
 })
 

@@ -14,9 +14,10 @@ const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
  * A storage backend whose durability the test controls: each append is accepted at once and
  * becomes durable when the test opens its gate.
  */
-const gatedStorage = Effect.sync(() => {
+const gatedStorage = Effect.gen(function*() {
   const gates: Array<Deferred.Deferred<void, Storage.StorageError>> = []
   const storage = Storage.Storage.of({
+    ...(yield* Storage.makeDiscard),
     open: () =>
       Effect.succeed({
         append: () =>
@@ -25,9 +26,7 @@ const gatedStorage = Effect.sync(() => {
             gates.push(gate)
             return Deferred.await(gate)
           })
-      }),
-    records: () => Effect.succeed([]),
-    tables: Effect.succeed([])
+      })
   })
   return { gates, storage }
 })

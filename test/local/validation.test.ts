@@ -243,7 +243,7 @@ layer(ZerobusLocal.layer(quiet), { excludeTestServices: true })("records", (it) 
       yield* expectStatus(
         broken,
         grpc.status.INVALID_ARGUMENT,
-        /offset 0: record 0 does not decode as orders.table_Orders/
+        /offset 0: record 0 does not decode as table_Orders/
       )
       const missing = (yield* promise(open)).call
       missing.protoBatch(0, [encodeOrder({ id: 1n }), encodeOrder({ name: "no id" })])

@@ -36,6 +36,8 @@ export class DeltaStore extends Context.Service<DeltaStore, {
   readonly tableDir: (name: string) => Effect.Effect<string, DeltaError>
   /** Creates a table (commit 0). `AlreadyExists` when it exists. */
   readonly createTable: (name: string, schema: Delta.StructType) => Effect.Effect<void, DeltaError>
+  /** Creates a table unless one exists (whatever its schema); succeeds with whether it created one. */
+  readonly ensureTable: (name: string, schema: Delta.StructType) => Effect.Effect<boolean, DeltaError>
   /**
    * Creates a table from a protobuf stream's `descriptor_proto` (see `ProtoSchema.schemaFromDescriptor`)
    * unless it exists; succeeds with whether it created one.
@@ -159,19 +161,23 @@ export const make = Effect.fnUntraced(function*(options: StoreOptions) {
       }))
     })
 
+  const ensureTable = Effect.fn("DeltaStore.ensureTable")(function*(name: string, schema: Delta.StructType) {
+    const dir = yield* tableDir(name)
+    const existing = yield* DeltaLog.listLog(dir)
+    if (existing.commits.length > 0) return false
+    return yield* DeltaTable.create({ dir, name: keyOf(name), schema }).pipe(
+      Effect.as(true),
+      Effect.catchReason("DeltaError", "AlreadyExists", () => Effect.succeed(false))
+    )
+  })
+
   const ensureTableFromDescriptor = Effect.fn("DeltaStore.ensureTableFromDescriptor")(
     function*(name: string, descriptor: Uint8Array) {
-      const dir = yield* tableDir(name)
-      const existing = yield* DeltaLog.listLog(dir)
-      if (existing.commits.length > 0) return false
       const schema = yield* ProtoSchema.resolveDescriptor(descriptor).pipe(
         Effect.flatMap(ProtoSchema.schemaFromDescriptor),
         Effect.mapError((e) => invalidArgument(`cannot create ${name} from the stream's descriptor: ${e.message}`))
       )
-      return yield* DeltaTable.create({ dir, name: keyOf(name), schema }).pipe(
-        Effect.as(true),
-        Effect.catchReason("DeltaError", "AlreadyExists", () => Effect.succeed(false))
-      )
+      return yield* ensureTable(name, schema)
     }
   )
 
@@ -193,7 +199,16 @@ export const make = Effect.fnUntraced(function*(options: StoreOptions) {
 
   const flushAll = Effect.suspend(() => Effect.forEach([...open.values()], (t) => t.flush, { discard: true }))
 
-  return DeltaStore.of({ dataDir, tableDir, createTable, ensureTableFromDescriptor, table, tables, flushAll })
+  return DeltaStore.of({
+    dataDir,
+    tableDir,
+    createTable,
+    ensureTable,
+    ensureTableFromDescriptor,
+    table,
+    tables,
+    flushAll
+  })
 })
 
 /** The store as a layer. */

@@ -29,11 +29,9 @@ import * as crypto from "node:crypto"
 import * as path from "node:path"
 import { type DeltaSchemaError, invalidSchema } from "../../internal/delta/DeltaSchemaError.ts"
 import * as Delta from "../../internal/delta/DeltaType.ts"
-import * as JsonRecord from "../../internal/delta/JsonRecord.ts"
-import * as ProtoRecord from "../../internal/delta/ProtoRecord.ts"
-import * as ProtoSchema from "../../internal/delta/ProtoSchema.ts"
 import type * as Row from "../../internal/delta/Row.ts"
 import type { RecordFormat } from "../../internal/protocol.ts"
+import * as RecordDecoder from "../RecordDecoder.ts"
 import type { Snapshot } from "./Actions.ts"
 import * as Checkpoint from "./Checkpoint.ts"
 import { closed, corrupt, type DeltaError, invalidArgument } from "./DeltaError.ts"
@@ -77,6 +75,12 @@ export interface StreamOptions {
   readonly format: RecordFormat
   /** The serialized `DescriptorProto` of a protobuf stream. */
   readonly descriptor?: Uint8Array | undefined
+  /**
+   * The stream's decoder when the caller already built it (the server does, when the stream
+   * opens): its resolved message is used instead of resolving `descriptor` again. Its `format` and
+   * `descriptor` are what the WAL records.
+   */
+  readonly decoder?: RecordDecoder.RecordDecoder | undefined
 }
 
 /** A stream writing to the table. */
@@ -149,24 +153,16 @@ export const create = Effect.fn("DeltaTable.create")(function*(options: CreateOp
   return yield* DeltaLog.create(options.dir, { name: options.name, schema })
 })
 
-type Decode = (record: string | Uint8Array) => Result.Result<Row.Row, DeltaSchemaError>
-
-/** Builds the record decoder of a stream (format + descriptor) against the table schema. */
+/** Builds the row decoder of a stream (format + descriptor) against the table (the checks every backend shares). */
 const makeDecode = (
-  schema: Delta.StructType,
-  json: JsonRecord.JsonDecoder,
+  table: RecordDecoder.TableDecoder,
   format: RecordFormat,
-  descriptor: Uint8Array | undefined
-): Effect.Effect<Decode, DeltaSchemaError> => {
-  if (format === "json") return Effect.succeed((record) => JsonRecord.decodeBytes(json, record))
-  if (descriptor === undefined || descriptor.length === 0) {
-    return Effect.fail(invalidSchema("a protobuf stream needs a descriptor_proto"))
-  }
-  return ProtoSchema.resolveDescriptor(descriptor).pipe(
-    Effect.flatMap((message) => ProtoRecord.makeDecoder(message, schema)),
-    Effect.map((decode): Decode => (record) => decode(typeof record === "string" ? Buffer.from(record) : record))
-  )
-}
+  descriptor: Uint8Array | undefined,
+  decoder?: RecordDecoder.RecordDecoder | undefined
+): Effect.Effect<RecordDecoder.RowDecoder, DeltaSchemaError> =>
+  (decoder === undefined
+    ? RecordDecoder.make(format, descriptor).pipe(Effect.mapError(invalidSchema))
+    : Effect.succeed(decoder)).pipe(Effect.flatMap(table.forStream))
 
 const NumRecords = Schema.fromJsonString(Schema.Struct({ numRecords: Schema.Number }))
 const decodeNumRecords = Schema.decodeUnknownOption(NumRecords)
@@ -208,7 +204,7 @@ export const open = Effect.fn("DeltaTable.open")(function*(
   const schema = snapshot.schema
   const appId = appIdOf(snapshot)
   const watermark = snapshot.txns.get(appId)?.version ?? 0
-  const jsonDecoder = JsonRecord.makeDecoder(schema)
+  const tableDecoder = yield* RecordDecoder.forTable(schema).pipe(Effect.mapError((e) => fromSchemaError(e)))
 
   const openStreams = new Map<string, Uint8Array>() // streamId → encoded STREAM_OPEN (the WAL preamble)
   const wal = yield* Wal.open({
@@ -230,7 +226,7 @@ export const open = Effect.fn("DeltaTable.open")(function*(
   // -- recovery: decode WAL records above the watermark again --------------------------------
   const recoveredStreams = new Map<
     string,
-    { format: RecordFormat; descriptor: Uint8Array | undefined; decode?: Decode }
+    { format: RecordFormat; descriptor: Uint8Array | undefined; decode?: RecordDecoder.RowDecoder }
   >()
   for (const entry of wal.recovered) {
     const record = yield* Effect.try({
@@ -246,7 +242,7 @@ export const open = Effect.fn("DeltaTable.open")(function*(
     if (stream === undefined) {
       return yield* corrupt(walDir(dir), `WAL frame ${entry.lsn} belongs to unknown stream ${record.streamId}`)
     }
-    stream.decode ??= yield* makeDecode(schema, jsonDecoder, stream.format, stream.descriptor).pipe(
+    stream.decode ??= yield* makeDecode(tableDecoder, stream.format, stream.descriptor).pipe(
       Effect.mapError((e) => corrupt(walDir(dir), `stream ${record.streamId}: ${e.message}`))
     )
     const rows: Array<Row.Row> = []
@@ -368,25 +364,14 @@ export const open = Effect.fn("DeltaTable.open")(function*(
   )
 
   // -- streams --------------------------------------------------------------------------------
-  const decoders = new Map<string, Decode>() // by descriptor (base64), for streams sharing one
-
   const openStream = Effect.fn("DeltaTable.openStream")(function*(stream: StreamOptions) {
     if (closing) return yield* closed(`table ${dir} is closing`)
-    const key = stream.format === "json" ? "json" : `proto:${Buffer.from(stream.descriptor ?? []).toString("base64")}`
-    let decode = decoders.get(key)
-    if (decode === undefined) {
-      decode = yield* makeDecode(schema, jsonDecoder, stream.format, stream.descriptor).pipe(
-        Effect.mapError((e) => fromSchemaError(e))
-      )
-      decoders.set(key, decode)
-    }
-    const decodeRecord = decode
-    const announce = WalRecord.encode({
-      kind: "StreamOpen",
-      streamId: stream.streamId,
-      format: stream.format,
-      descriptor: stream.descriptor
-    })
+    const format = stream.decoder?.format ?? stream.format
+    const descriptor = stream.decoder === undefined ? stream.descriptor : stream.decoder.descriptor
+    const decodeRecord = yield* makeDecode(tableDecoder, format, descriptor, stream.decoder).pipe(
+      Effect.mapError((e) => fromSchemaError(e))
+    )
+    const announce = WalRecord.encode({ kind: "StreamOpen", streamId: stream.streamId, format, descriptor })
     yield* wal.write(announce)
     openStreams.set(stream.streamId, announce)
     yield* Effect.addFinalizer(() =>

@@ -15,7 +15,6 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
-import * as Result from "effect/Result"
 import * as Crypto from "node:crypto"
 import {
   CreateIngestStreamRequestSchema,
@@ -129,12 +128,15 @@ const storageRefusal = (error: StorageError, offset: number | undefined): Refuse
   switch (reason._tag) {
     case "TableNotFound":
       return new Refused(grpc.status.NOT_FOUND, reason.message)
+    case "InvalidTable":
     case "SchemaMismatch":
       return new Refused(grpc.status.INVALID_ARGUMENT, reason.message)
     case "InvalidRecord":
       return new Refused(
         grpc.status.INVALID_ARGUMENT,
-        `offset ${offset}: record ${reason.index} ${reason.message}`
+        reason.column === undefined
+          ? `offset ${offset}: record ${reason.index} ${reason.message}`
+          : `offset ${offset}: record ${reason.index}, column '${reason.column}': ${reason.message}`
       )
     case "StorageUnavailable":
       return new Refused(grpc.status.UNAVAILABLE, `storage unavailable: ${reason.message}`)
@@ -374,8 +376,9 @@ const open = Effect.fnUntraced(function*(env: SessionEnv, call: Call, state: Sta
   if (format === "proto" && (descriptor === undefined || descriptor.length === 0)) {
     return yield* invalid("a PROTO stream needs create_stream.descriptor_proto (a serialized DescriptorProto)")
   }
-  const decoder = RecordDecoder.make(format, format === "proto" ? descriptor : undefined)
-  if (Result.isFailure(decoder)) return yield* invalid(decoder.failure)
+  const decoder = yield* RecordDecoder.make(format, format === "proto" ? descriptor : undefined).pipe(
+    Effect.mapError((reason) => new Refused(grpc.status.INVALID_ARGUMENT, reason))
+  )
 
   const faults = yield* env.faults.take(table)
   if (faults.createDelay !== undefined) {
@@ -391,7 +394,7 @@ const open = Effect.fnUntraced(function*(env: SessionEnv, call: Call, state: Sta
     table,
     format,
     descriptor,
-    decoder: decoder.success,
+    decoder,
     streamId
   }).pipe(Effect.mapError((error) => storageRefusal(error, undefined)))
   state.streamId = streamId
