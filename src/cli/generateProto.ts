@@ -88,7 +88,7 @@ export interface Generated {
  */
 export const generate = (
   schema: Delta.StructType,
-  options: { readonly fileName: string; readonly message: string }
+  options: { readonly table: string; readonly fileName: string; readonly message: string }
 ) =>
   Effect.gen(function*() {
     if (!IDENTIFIER.test(options.message)) {
@@ -100,7 +100,9 @@ export const generate = (
     const packageName = stem.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(\d)/, "_$1")
     const messageName = `table_${options.message}`
     const proto = yield* ProtoSchema.toProto(schema, { messageName, packageName }).pipe(
-      Effect.mapError((error) => ZerobusError.invalidArgument(error.message))
+      Effect.mapError((error) =>
+        ZerobusError.invalidArgument(`Cannot map ${options.table} to protobuf: ${error.message}`)
+      )
     )
     const file = create(FileDescriptorProtoSchema, {
       name: Path.basename(options.fileName),
@@ -221,6 +223,7 @@ export const command = Command.make("generate-proto", flags, (input) =>
     const output = Option.getOrElse(input.output, () => `${cleanFilename(name.table)}.proto`)
     const descriptorPath = Option.getOrElse(input.descriptorOut, () => `${output.replace(/\.proto$/, "")}.descriptor`)
     const generated = yield* generate(schema, {
+      table: name.full,
       fileName: output,
       message: Option.getOrElse(input.message, () => name.table)
     })
