@@ -9,9 +9,12 @@
  *   npm run bench -- --case sink-json      # one case (comma-separated names, `*` wildcards)
  *   npm run bench -- --case 'batch1000-*,grpc-batch1000-*'
  *   npm run bench -- --records 250000      # another base record count
- *   npm run bench -- --profile [dir]       # also write a CPU profile of each case's measured section
+ *   npm run bench -- --profile [dir]       # also write CPU profiles: each case's measured section, and
+ *                                          # the server for the whole run (profile one case to attribute)
  *   npm run bench -- --repeat 3            # run every case 3 times (round robin); report medians
  *   npm run bench -- --out results.json    # also save the raw results
+ *   npm run bench -- --wait-quiet [s]      # first wait (at most s seconds, default 900) until other
+ *                                          # processes use under 0.3 cores (shared machines)
  *   npm run bench -- --list                # list the cases
  *   npm run bench -- --tsx                 # run the processes from the TypeScript sources (tsx)
  *
@@ -50,6 +53,8 @@ const profileDir = flag("--profile")
   : undefined
 const out = option("--out")
 const useTsx = flag("--tsx")
+const waitQuiet = flag("--wait-quiet") ? Number(option("--wait-quiet") ?? 900) : 0
+if (!Number.isFinite(waitQuiet) || waitQuiet < 0) throw new Error("--wait-quiet takes a number of seconds")
 const repeat = Number(option("--repeat") ?? 1)
 if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new Error("--repeat must be an integer from 1 to 20")
 
@@ -160,7 +165,10 @@ const scriptsIn = (compiled: string | undefined): Scripts => ({
 })
 
 const startServer = async (scripts: Scripts): Promise<Server> => {
-  const child = track(spawn(process.execPath, scripts.command("server"), {
+  const profiling = profileDir === undefined
+    ? []
+    : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-name=server.cpuprofile"]
+  const child = track(spawn(process.execPath, scripts.command("server", profiling), {
     stdio: ["ignore", "inherit", "inherit", "ipc"]
   }))
   const info = await nextMessage(
@@ -211,6 +219,23 @@ type Result = Extract<CaseResult, { type: "result" }> & {
   readonly def: CaseDef
   /** Server CPU seconds during the measured section (undefined if the case did not report it). */
   readonly serverCpuSeconds: number | undefined
+  /**
+   * Cores used by other processes during the section: the machine's busy time (`/proc/stat`)
+   * minus the client's and the server's, per second. Above ~0.2 the row was disturbed.
+   */
+  readonly otherCores: number | undefined
+}
+
+/** Busy CPU seconds of the whole machine since boot (Linux `/proc/stat`), or undefined elsewhere. */
+const machineBusySeconds = (): number | undefined => {
+  try {
+    const fields = fs.readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal ...: everything but idle and iowait
+    const busy = fields.reduce((sum, v, i) => i === 3 || i === 4 || i > 7 ? sum : sum + v, 0)
+    return busy / 100 // USER_HZ
+  } catch {
+    return undefined
+  }
 }
 
 type Row = Result | { readonly type: "skipped" | "failed"; readonly def: CaseDef; readonly reason: string }
@@ -236,12 +261,14 @@ const runCase = async (def: CaseDef, server: Server, scripts: Scripts): Promise<
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString("utf8")).slice(-4000)
   })
-  // The server's CPU time at the start and the end of the measured section.
+  // The server's CPU time and the machine's busy time at the start and the end of the measured section.
   const serverCpu: { begin?: number; end?: number } = {}
+  const machineCpu: { begin?: number | undefined; end?: number | undefined } = {}
   child.on("message", (m) => {
     if (!isRecord(m) || m["type"] !== "section") return
     const event = m["event"]
     if (event !== "begin" && event !== "end") return
+    machineCpu[event] = machineBusySeconds()
     void server.cpuSeconds().then(
       (seconds) => {
         serverCpu[event] = seconds
@@ -271,7 +298,14 @@ const runCase = async (def: CaseDef, server: Server, scripts: Scripts): Promise<
   const serverCpuSeconds = serverCpu.begin === undefined || serverCpu.end === undefined
     ? undefined
     : serverCpu.end - serverCpu.begin
-  return { ...message, def, serverCpuSeconds }
+  const otherCores = machineCpu.begin === undefined || machineCpu.end === undefined || serverCpuSeconds === undefined
+    ? undefined
+    : Math.max(
+      0,
+      (machineCpu.end - machineCpu.begin - serverCpuSeconds - (message.cpuUserUs + message.cpuSystemUs) / 1e6) /
+        message.seconds
+    )
+  return { ...message, def, serverCpuSeconds, otherCores }
 }
 
 // ---- statistics ------------------------------------------------------------------------------
@@ -322,8 +356,31 @@ interface Target {
 
 const load = (l: ReadonlyArray<number>): string => l.map((v) => v.toFixed(2)).join(" ")
 
+/** Cores the machine's processes used over the last `ms` (Linux), or undefined elsewhere. */
+const busyCores = async (ms: number): Promise<number | undefined> => {
+  const before = machineBusySeconds()
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  const after = machineBusySeconds()
+  return before === undefined || after === undefined ? undefined : (after - before) / (ms / 1000)
+}
+
+/** Waits until the machine is quiet (under 0.3 busy cores over 3 s), at most `seconds`. */
+const waitUntilQuiet = async (seconds: number) => {
+  const deadline = Date.now() + seconds * 1000
+  for (let attempt = 0; Date.now() < deadline && attempt < 10_000; attempt++) {
+    const cores = await busyCores(3000)
+    if (cores === undefined || cores < 0.3) {
+      if (attempt > 0) console.log(`machine quiet (${cores?.toFixed(2) ?? "?"} busy cores); starting`)
+      return
+    }
+    if (attempt % 10 === 0) console.log(`waiting for a quiet machine: ${cores.toFixed(2)} busy cores`)
+  }
+  console.log(`the machine did not become quiet within ${seconds} s; running anyway`)
+}
+
 // ---- main ------------------------------------------------------------------------------------
 const main = async () => {
+  if (waitQuiet > 0) await waitUntilQuiet(waitQuiet)
   const started = new Date()
   const loadBefore = os.loadavg()
   console.log(
@@ -332,7 +389,10 @@ const main = async () => {
         os.cpus()[0]?.model ?? "cpu"
       }; processes: ${useTsx ? "tsx (TypeScript sources)" : "compiled JavaScript"}; load ${load(loadBefore)}`
   )
-  if (profileDir !== undefined) fs.mkdirSync(profileDir, { recursive: true })
+  if (profileDir !== undefined) {
+    fs.mkdirSync(profileDir, { recursive: true })
+    fs.rmSync(path.join(profileDir, "server.cpuprofile"), { force: true })
+  }
   const scripts = scriptsIn(useTsx ? undefined : build())
   const server = await startServer(scripts)
   const runs: Array<Map<string, Row>> = []
@@ -375,13 +435,14 @@ const main = async () => {
     "peak RSS MB",
     "ratio to ceiling",
     "server CPU s/1M",
+    "other load",
     ...(repeat > 1 ? ["records/s spread"] : [])
   ]
   const tableRows = selected.filter((def) => def.group !== "memory").map((def) => {
     const results = resultsOf(runs, def.name)
     if (results.length === 0) {
       const last = runs.at(-1)?.get(def.name)
-      return [def.label, def.name, "", last?.type ?? "not run", "", "", "", "", ""]
+      return [def.label, def.name, "", last?.type ?? "not run", "", "", "", "", "", ""]
     }
     const rates = results.map(rate)
     const ratio = ratioTo(def.name, def.ceiling)
@@ -389,6 +450,7 @@ const main = async () => {
       results.flatMap((r) => r.serverCpuSeconds === undefined ? [] : [r.serverCpuSeconds / r.records * 1e6])
     )
     const med = median(rates)!
+    const otherLoad = median(results.flatMap((r) => r.otherCores === undefined ? [] : [r.otherCores]))
     return [
       def.label,
       def.name,
@@ -403,6 +465,7 @@ const main = async () => {
         ? "-"
         : `${ratio.toFixed(2)}x ${def.ceiling.replace(/-(json|proto)$/, "")}`,
       serverCpu === undefined ? "-" : serverCpu.toFixed(2),
+      otherLoad === undefined ? "-" : otherLoad.toFixed(2),
       ...(repeat > 1 ? [`${fmtInt(Math.min(...rates))}-${fmtInt(Math.max(...rates))}`] : [])
     ]
   })
@@ -553,6 +616,11 @@ const main = async () => {
   }
 
   if (profileDir !== undefined) {
+    const serverProfile = path.join(profileDir, "server.cpuprofile")
+    if (fs.existsSync(serverProfile)) {
+      console.log(`\n## CPU profile of the server, whole run (${serverProfile})\n`)
+      console.log(ProfileSummary.format(ProfileSummary.summarize(ProfileSummary.read(serverProfile)), 20))
+    }
     console.log(`\n## CPU profiles of the measured sections (${profileDir})`)
     for (const def of selected) {
       const file = path.join(profileDir, `${def.name}.cpuprofile`)
