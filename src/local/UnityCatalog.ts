@@ -13,25 +13,20 @@
  * (401 `UNAUTHENTICATED`, 403 `PERMISSION_DENIED`, 404 `TABLE_DOES_NOT_EXIST`, 400
  * `INVALID_PARAMETER_VALUE`).
  *
- * Where schemas come from is the {@link Catalog} reference: {@link track} learns the schema of a
- * table from the descriptor of the protobuf streams that write it (memory storage; tables written
- * only by JSON streams have no schema and answer 404), {@link fromDeltaStore} reads the schemas of
- * Delta tables.
+ * Schemas come from the server's storage (`Storage.schema`): declared tables, Delta tables, and
+ * memory tables created by a protobuf stream (schema derived from its descriptor). A table written
+ * only by JSON streams, without a declaration, has no schema and answers 404 like an unknown one.
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import * as Delta from "../internal/delta/DeltaType.ts"
-import * as ProtoSchema from "../internal/delta/ProtoSchema.ts"
 import { Auth, type Claims, type Grant, isTableName } from "./Auth.ts"
-import { DeltaStore } from "./delta/DeltaStore.ts"
 import * as Storage from "./Storage.ts"
 
 /**
@@ -41,134 +36,6 @@ import * as Storage from "./Storage.ts"
  * @category constants
  */
 export const tablesPath = "/api/2.1/unity-catalog/tables"
-
-/**
- * A table's schema could not be read or derived (e.g. a descriptor without a Delta mapping).
- *
- * @since 0.1.0
- * @category errors
- */
-export class UnityCatalogError extends Schema.TaggedError<UnityCatalogError>("effect-zerobus/local/UnityCatalogError")(
-  "UnityCatalogError",
-  { table: Schema.String, message: Schema.String }
-) {
-  /** Never: the same table gives the same answer. */
-  get isRetryable(): boolean {
-    return false
-  }
-}
-
-/**
- * Where the endpoint finds schemas: `describe` answers a table's schema, or none for a table it
- * does not know.
- *
- * @since 0.1.0
- * @category models
- */
-export interface CatalogService {
-  readonly describe: (table: string) => Effect.Effect<Option.Option<Delta.StructType>, UnityCatalogError>
-}
-
-/**
- * The schema source of the endpoint. Default: no tables (every lookup answers 404). Provide it
- * next to the server's storage ({@link layerMemory}, {@link layerTracking}, {@link layerDelta}).
- *
- * @since 0.1.0
- * @category services
- */
-export const Catalog: Context.Reference<CatalogService> = Context.Reference<CatalogService>(
-  "effect-zerobus/local/UnityCatalog/Catalog",
-  { defaultValue: () => ({ describe: () => Effect.succeedNone }) }
-)
-
-const keyOf = (table: string): string => table.toLowerCase()
-
-/**
- * Wraps a storage so that it remembers, per table, the descriptor of the latest protobuf stream
- * that opened it, and a catalog that derives the table schema from that descriptor (the Delta
- * mapping Zerobus Local uses to create tables from descriptors).
- *
- * @since 0.1.0
- * @category constructors
- */
-export const track = (
-  storage: Storage.Storage["Service"]
-): { readonly storage: Storage.Storage["Service"]; readonly catalog: CatalogService } => {
-  const descriptors = new Map<string, Uint8Array>()
-  const remember = (request: Storage.OpenRequest) =>
-    Effect.sync(() => {
-      if (request.format === "proto" && request.descriptor !== undefined) {
-        descriptors.set(keyOf(request.table), request.descriptor)
-      }
-    })
-  return {
-    storage: Storage.Storage.of({
-      ...storage,
-      open: (request) => Effect.tap(storage.open(request), () => remember(request))
-    }),
-    catalog: {
-      describe: (table) => {
-        const descriptor = descriptors.get(keyOf(table))
-        if (descriptor === undefined) return Effect.succeedNone
-        return ProtoSchema.resolveDescriptor(descriptor).pipe(
-          Effect.flatMap(ProtoSchema.schemaFromDescriptor),
-          Effect.map(Option.some),
-          Effect.mapError((error) => new UnityCatalogError({ table, message: error.message }))
-        )
-      }
-    }
-  }
-}
-
-/**
- * A catalog over a Delta store: the schema of every table in its data directory.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const fromDeltaStore = (store: DeltaStore["Service"]): CatalogService => ({
-  describe: (table) =>
-    Effect.gen(function*() {
-      const known = yield* store.tables
-      if (!known.includes(keyOf(table))) return Option.none()
-      const opened = yield* store.table(keyOf(table))
-      return Option.some(opened.schema)
-    }).pipe(Effect.mapError((error) => new UnityCatalogError({ table, message: error.message })))
-})
-
-/**
- * Storage (wrapped by {@link track}) and the matching {@link Catalog}, over the storage in context.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerTracking: Layer.Layer<Storage.Storage, never, Storage.Storage> = Layer.effectContext(
-  Effect.gen(function*() {
-    const tracked = track(yield* Storage.Storage)
-    return Context.make(Storage.Storage, tracked.storage).pipe(Context.add(Catalog, tracked.catalog))
-  })
-)
-
-/**
- * In-memory storage whose tables written by protobuf streams are described by the endpoint.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerMemory: Layer.Layer<Storage.Storage> = layerTracking.pipe(Layer.provide(Storage.layerMemory))
-
-/**
- * The {@link Catalog} of the Delta store in context: provide it with `DeltaStorage.layer`, e.g.
- * `Layer.provideMerge(UnityCatalog.layerDelta, DeltaStorage.layer(options))`.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerDelta: Layer.Layer<never, never, DeltaStore> = Layer.effectContext(
-  Effect.gen(function*() {
-    return Context.make(Catalog, fromDeltaStore(yield* DeltaStore))
-  })
-)
 
 // ---------------------------------------------------------------------------------------------
 // JSON shape
@@ -295,6 +162,8 @@ const missingGrant = (claims: Claims, table: string): string | undefined => {
   return undefined
 }
 
+const keyOf = (table: string): string => table.toLowerCase()
+
 const safeDecode = (text: string): string => {
   try {
     return decodeURIComponent(text)
@@ -309,7 +178,7 @@ const safeDecode = (text: string): string => {
  * @since 0.1.0
  * @category handlers
  */
-export const handleGetTable = (auth: Auth["Service"], catalog: CatalogService) =>
+export const handleGetTable = (auth: Auth["Service"], storage: Storage.Storage["Service"]) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const params = yield* HttpRouter.params
@@ -327,7 +196,7 @@ export const handleGetTable = (auth: Auth["Service"], catalog: CatalogService) =
     if (missing !== undefined) {
       return problem(403, "PERMISSION_DENIED", `Service principal ${claims.success.principal} lacks ${missing}.`)
     }
-    const schema = yield* Effect.result(catalog.describe(table))
+    const schema = yield* Effect.result(storage.schema(table))
     if (schema._tag === "Failure") return problem(500, "INTERNAL_ERROR", schema.failure.message)
     if (Option.isNone(schema.success)) {
       return problem(404, "TABLE_DOES_NOT_EXIST", `Table '${keyOf(table)}' does not exist.`)
@@ -336,16 +205,17 @@ export const handleGetTable = (auth: Auth["Service"], catalog: CatalogService) =
   })
 
 /**
- * The tables route, for the workspace router. The {@link Catalog} is read when the routes are
- * built, so provide it where the server is made (e.g. with {@link layerMemory}).
+ * The tables route, for the workspace router.
  *
  * @since 0.1.0
  * @category routes
  */
-export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | Auth> = HttpRouter.use((router) =>
+export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | Auth | Storage.Storage> = HttpRouter.use((
+  router
+) =>
   Effect.gen(function*() {
     const auth = yield* Auth
-    const catalog = yield* Catalog
-    yield* router.add("GET", `${tablesPath}/:full_name`, handleGetTable(auth, catalog))
+    const storage = yield* Storage.Storage
+    yield* router.add("GET", `${tablesPath}/:full_name`, handleGetTable(auth, storage))
   })
 )

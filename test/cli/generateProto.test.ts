@@ -13,7 +13,6 @@ import * as Path from "node:path"
 import * as Delta from "../../src/internal/delta/DeltaType.ts"
 import * as DeltaStorage from "../../src/local/delta/DeltaStorage.ts"
 import { Storage, ZerobusLocal } from "../../src/local/index.ts"
-import * as UnityCatalog from "../../src/local/UnityCatalog.ts"
 import * as ProtoSchema from "../../src/ProtoSchema.ts"
 import * as Table from "../../src/Table.ts"
 import * as Zerobus from "../../src/Zerobus.ts"
@@ -65,14 +64,11 @@ const withoutJsonNames = (bytes: Uint8Array) =>
     (key, value: unknown) => key === "jsonName" ? undefined : value
   )
 
-/** Zerobus Local over a fresh Delta data directory, its Unity Catalog endpoint reading that store. */
+/** Zerobus Local over a fresh Delta data directory (its Unity Catalog endpoint describes those tables). */
 const deltaServer = Effect.gen(function*() {
   const dataDir = yield* tempDir("zerobus-cli-generate-")
   const { storage, store } = yield* DeltaStorage.make({ dataDir, flushInterval: "50 millis" })
-  const local = yield* ZerobusLocal.make(quiet).pipe(
-    Effect.provideService(Storage.Storage, storage),
-    Effect.provideService(UnityCatalog.Catalog, UnityCatalog.fromDeltaStore(store))
-  )
+  const local = yield* ZerobusLocal.make(quiet).pipe(Effect.provideService(Storage.Storage, storage))
   return { dataDir, store, local }
 })
 

@@ -70,7 +70,7 @@ const plainToken = Effect.gen(function*() {
   })
 })
 
-const server = ZerobusLocal.layerWithStorage(quiet).pipe(Layer.provide(UnityCatalog.layerMemory))
+const server = ZerobusLocal.layer(quiet)
 
 layer(clientLayer().pipe(Layer.provideMerge(server)), { excludeTestServices: true })("Unity Catalog endpoint", (it) => {
   it.effect("describes a table written by a protobuf stream, in Databricks' shape", () =>
@@ -189,43 +189,43 @@ const tokenForTable = (local: ZerobusLocal.ZerobusLocal["Service"], table: strin
   Effect.runPromise(tokenFor(local, table))
 
 describe("Unity Catalog endpoint over Delta storage", () => {
-  vitest.live("describes every Delta type; the type_text of each column parses back to the same schema", () =>
-    Effect.gen(function*() {
-      const dataDir = yield* tempDir("zerobus-uc-")
-      const { storage, store } = yield* DeltaStorage.make({ dataDir })
-      const local = yield* ZerobusLocal.make(quiet).pipe(
-        Effect.provideService(Storage.Storage, storage),
-        Effect.provideService(UnityCatalog.Catalog, UnityCatalog.fromDeltaStore(store))
-      )
-      const table = "main.default.all_types"
-      yield* store.createTable(table, allTypes)
-      const response = yield* Effect.gen(function*() {
-        return yield* getTable(table, yield* plainToken)
-      }).pipe(Effect.provideService(Local, local))
-      assert.strictEqual(response.status, 200)
-      const columns = Schema.decodeUnknownSync(TableBody)(response.body).columns
-      // type_text carries no element/value nullability; type_json carries everything
-      const parsed = yield* TypeText.schemaFromColumns(columns)
-      assert.deepStrictEqual(
-        parsed.fields.map((f) => [f.name, Delta.toTypeText(f.type), f.nullable]),
-        allTypes.fields.map((f) => [f.name, Delta.toTypeText(f.type), f.nullable])
-      )
-      assert.deepStrictEqual(
-        columns.map((c) => JSON.parse(c.type_json)),
-        allTypes.fields.map((f) => ({
-          name: f.name,
-          type: Delta.typeToJson(f.type),
-          nullable: f.nullable,
-          metadata: {}
-        }))
-      )
-      const amount = columns.find((c) => c.name === "amount")
-      assert.deepStrictEqual([amount?.type_text, amount?.type_name, amount?.type_precision, amount?.type_scale], [
-        "decimal(10,2)",
-        "DECIMAL",
-        10,
-        2
-      ])
-      assert.deepStrictEqual(columns.map((c) => c.position), allTypes.fields.map((_, i) => i))
-    }))
+  vitest.live(
+    "describes every Delta type; the type_text of each column parses back to the same schema",
+    () =>
+      Effect.gen(function*() {
+        const dataDir = yield* tempDir("zerobus-uc-")
+        const { storage, store } = yield* DeltaStorage.make({ dataDir })
+        const local = yield* ZerobusLocal.make(quiet).pipe(Effect.provideService(Storage.Storage, storage))
+        const table = "main.default.all_types"
+        yield* store.createTable(table, allTypes)
+        const response = yield* Effect.gen(function*() {
+          return yield* getTable(table, yield* plainToken)
+        }).pipe(Effect.provideService(Local, local))
+        assert.strictEqual(response.status, 200)
+        const columns = Schema.decodeUnknownSync(TableBody)(response.body).columns
+        // type_text carries no element/value nullability; type_json carries everything
+        const parsed = yield* TypeText.schemaFromColumns(columns)
+        assert.deepStrictEqual(
+          parsed.fields.map((f) => [f.name, Delta.toTypeText(f.type), f.nullable]),
+          allTypes.fields.map((f) => [f.name, Delta.toTypeText(f.type), f.nullable])
+        )
+        assert.deepStrictEqual(
+          columns.map((c) => JSON.parse(c.type_json)),
+          allTypes.fields.map((f) => ({
+            name: f.name,
+            type: Delta.typeToJson(f.type),
+            nullable: f.nullable,
+            metadata: {}
+          }))
+        )
+        const amount = columns.find((c) => c.name === "amount")
+        assert.deepStrictEqual([amount?.type_text, amount?.type_name, amount?.type_precision, amount?.type_scale], [
+          "decimal(10,2)",
+          "DECIMAL",
+          10,
+          2
+        ])
+        assert.deepStrictEqual(columns.map((c) => c.position), allTypes.fields.map((_, i) => i))
+      })
+  )
 })
