@@ -1,6 +1,7 @@
 /**
  * `zerobus local`: runs Zerobus Local in the foreground, prints how to point clients at it and logs
- * one line per stream event, until SIGINT/SIGTERM.
+ * one line per stream event, until SIGINT/SIGTERM. Records go to Delta Lake tables under `./.zerobus`
+ * unless `--data`, `--memory` or `--storage` say otherwise; `--table NAME=SPEC` declares tables.
  *
  * @since 0.1.0
  */
@@ -10,15 +11,19 @@ import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Path from "node:path"
 import * as LocalConfig from "../local/LocalConfig.ts"
-import * as Storage from "../local/Storage.ts"
+import { InvalidOptions, ZerobusLocalError } from "../local/LocalError.ts"
+import type * as Storage from "../local/Storage.ts"
+import * as TableSchema from "../local/TableSchema.ts"
 import * as ZerobusLocal from "../local/ZerobusLocal.ts"
 
 const decodeDuration = Schema.decodeUnknownSync(Schema.DurationFromString)
+
+const invalidFlags = (message: string) => new ZerobusLocalError({ reason: new InvalidOptions({ message }) })
 
 /** A duration flag: milliseconds, or text such as `5 minutes`. */
 const duration = (name: string) =>
@@ -67,9 +72,41 @@ const flags = {
   rotationNotice: duration("rotation-notice").pipe(
     Flag.withDescription("Notice given by the rotation CloseStreamSignal (default 5 seconds)")
   ),
-  storage: Flag.Literals("storage", ["memory", "discard"]).pipe(
-    Flag.withDescription("memory: keep every record; discard: keep nothing (benchmarks)"),
-    Flag.withDefault("memory")
+  storage: Flag.Literals("storage", ["delta", "memory", "discard"]).pipe(
+    Flag.withDescription(
+      "delta: Delta Lake tables in --data (durable); memory: keep records in memory; discard: keep nothing (benchmarks)"
+    ),
+    Flag.withDefault("delta")
+  ),
+  memory: Flag.Boolean("memory").pipe(
+    Flag.withDescription("Keep records in memory instead of Delta tables (same as --storage memory)"),
+    Flag.withDefault(false)
+  ),
+  data: Flag.String("data").pipe(
+    Flag.withDescription("Data directory of the Delta tables"),
+    Flag.withDefault(".zerobus")
+  ),
+  table: Flag.String("table").pipe(
+    Flag.withDescription(
+      "Declare a table: NAME=\"col TYPE [NOT NULL], ...\", NAME=schema.json, NAME=file.proto[:Message] or " +
+        "NAME=set.binpb:pkg.Message (repeatable)"
+    ),
+    Flag.atLeast(0)
+  ),
+  autoCreate: Flag.Boolean("auto-create").pipe(
+    Flag.withDescription(
+      "Create a missing table from the descriptor of the first protobuf stream that writes it (default: NOT_FOUND, as the service)"
+    ),
+    Flag.withDefault(false)
+  ),
+  flushInterval: duration("flush-interval").pipe(
+    Flag.withDescription("Commit acknowledged records to the Delta tables at least this often (default 5 seconds)")
+  ),
+  durability: Flag.Literals("durability", ["fsync", "os"]).pipe(
+    Flag.withDescription(
+      "fsync: acknowledge after fdatasync (default); os: after write (survives kill -9, not power loss)"
+    ),
+    Flag.withDefault("fsync")
   )
 }
 
@@ -84,7 +121,7 @@ type LocalFlags = {
  * @since 0.1.0
  * @category options
  */
-export const toOptions = (input: LocalFlags): ZerobusLocal.Options => ({
+export const toOptions = (input: LocalFlags): LocalConfig.Options => ({
   host: input.host,
   port: input.port,
   httpPort: input.httpPort,
@@ -103,24 +140,65 @@ export const toOptions = (input: LocalFlags): ZerobusLocal.Options => ({
 })
 
 /**
- * The banner: endpoints, credentials and the environment variables to export. The secret is
- * printed only when it is the public development default.
+ * The storage the flags ask for; fails when `--memory` contradicts `--storage`.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const toStorage = (input: LocalFlags): Effect.Effect<ZerobusLocal.StorageOptions, string> => {
+  if (input.memory && input.storage === "discard") return Effect.fail("--memory and --storage discard contradict")
+  const kind = input.memory ? "memory" : input.storage
+  if (kind !== "delta") return Effect.succeed(kind)
+  return Effect.succeed({
+    dataDir: input.data,
+    autoCreateTables: input.autoCreate,
+    durability: input.durability,
+    ...(Option.isSome(input.flushInterval) ? { flushInterval: input.flushInterval.value } : {})
+  })
+}
+
+/**
+ * The banner: endpoints, credentials, storage, tables and the environment variables to export. The
+ * secret is printed only when it is the public development default.
  *
  * @since 0.1.0
  * @category output
  */
-export const banner = (local: ZerobusLocal.ZerobusLocal["Service"], storage: string): string => {
+export const banner = (
+  local: ZerobusLocal.ZerobusLocal["Service"],
+  tables: ReadonlyArray<{ readonly table: string; readonly records: number; readonly location: string | undefined }>
+): string => {
   const isDefaultSecret = Redacted.value(local.clientSecret) === LocalConfig.defaultClientSecret
   const secret = isDefaultSecret ? LocalConfig.defaultClientSecret : "<the secret you passed>"
-  return [
-    `Zerobus Local is running (storage: ${storage}).`,
+  const dataDir = local.storage.dataDir
+  const where = dataDir === undefined ? "" : `, data in ${Path.relative(process.cwd(), dataDir) || "."}`
+  const lines = [
+    `Zerobus Local is running (storage: ${local.storage.kind}${where}).`,
     `  gRPC endpoint:  ${local.endpoint}`,
     `  Workspace URL:  ${local.workspaceUrl}`,
     `  Token endpoint: ${local.tokenUrl}`,
     `  Workspace id:   ${local.workspaceIds.join(", ")}`,
     `  Client id:      ${local.clientId}`,
     `  Client secret:  ${secret}${isDefaultSecret ? " (development default)" : ""}`,
-    `  Admin API:      ${local.workspaceUrl}/admin/stats`,
+    `  Admin API:      ${local.workspaceUrl}/admin/stats`
+  ]
+  if (tables.length > 0) {
+    lines.push("", "Tables:")
+    for (const t of tables) {
+      lines.push(`  ${t.table} (${t.records} records)${t.location === undefined ? "" : `: ${t.location}`}`)
+    }
+  }
+  if (local.storage.kind === "delta") {
+    const example = tables.find((t) => t.location !== undefined)?.location ??
+      Path.join(dataDir ?? ".zerobus", "<catalog>", "<schema>", "<table>")
+    lines.push(
+      "",
+      "Tables are Delta Lake (Parquet + _delta_log), committed every few seconds and at shutdown. With DuckDB:",
+      `  select * from delta_scan('${example}');   -- needs DuckDB's delta extension`,
+      `  (without it: the SQL of DeltaStorage.duckDbSql, see docs/storage.md)`
+    )
+  }
+  lines.push(
     "",
     "Point a Zerobus client at it:",
     `export ZEROBUS_SERVER_ENDPOINT=${local.endpoint}`,
@@ -130,11 +208,20 @@ export const banner = (local: ZerobusLocal.ZerobusLocal["Service"], storage: str
     "export no_grpc_proxy=127.0.0.1,localhost no_proxy=127.0.0.1,localhost",
     "",
     "Press Ctrl+C to stop."
-  ].join("\n")
+  )
+  return lines.join("\n")
 }
 
-const storageLayer = (name: "memory" | "discard"): Layer.Layer<Storage.Storage> =>
-  name === "discard" ? Storage.layerDiscard : Storage.layerMemory
+/** The tables and their locations, for the banner. */
+const tableList = (local: ZerobusLocal.ZerobusLocal["Service"]) =>
+  local.tables.pipe(
+    Effect.flatMap((tables: ReadonlyArray<Storage.TableSummary>) =>
+      Effect.forEach(tables, (t) =>
+        local.tableLocation(t.table).pipe(
+          Effect.map((location) => ({ ...t, location: Option.getOrUndefined(location) }))
+        ))
+    )
+  )
 
 /**
  * The `local` subcommand.
@@ -144,8 +231,16 @@ const storageLayer = (name: "memory" | "discard"): Layer.Layer<Storage.Storage> 
  */
 export const command = Command.make("local", flags, (input) =>
   Effect.gen(function*() {
-    const local = yield* ZerobusLocal.make(toOptions(input)).pipe(Effect.provide(storageLayer(input.storage)))
-    yield* Console.log(banner(local, input.storage))
+    const storage = yield* toStorage(input).pipe(Effect.mapError(invalidFlags))
+    const tables: Record<string, TableSchema.Declaration> = {}
+    for (const flag of input.table) {
+      const declared = yield* TableSchema.fromFlag(flag)
+      tables[declared.table] = declared.schema
+    }
+    const local = yield* ZerobusLocal.make({ ...toOptions(input), tables }).pipe(
+      Effect.provide(ZerobusLocal.storageLayer(storage))
+    )
+    yield* Console.log(banner(local, yield* tableList(local)))
     yield* Effect.addFinalizer(() => Console.log("Zerobus Local stopped."))
     return yield* Effect.never
   }).pipe(Effect.scoped)).pipe(

@@ -10,7 +10,10 @@
  * | `DELETE /admin/faults/{table}`           | clear a table's steps                                    |
  * | `DELETE /admin/faults`                   | clear every table's steps                                |
  * | `GET /admin/tables`                      | tables and their record counts                           |
+ * | `POST /admin/tables/{table}`             | declare a table (body: a `TableSchema.DeclarationJson`)  |
+ * | `GET /admin/tables/{table}/schema`       | the table's Delta schema and its directory (404 unknown) |
  * | `GET /admin/tables/{table}/records`      | stored records (`raw` is base64 for protobuf records)    |
+ * | `POST /admin/flush`                      | commit what the tables hold (Delta storage)              |
  *
  * @since 0.1.0
  */
@@ -19,11 +22,14 @@ import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as Delta from "../internal/delta/DeltaType.ts"
 import { Faults, FaultScript, type PendingFaults } from "./Faults.ts"
 import { Stats } from "./Stats.ts"
-import { Storage, type StoredRecord } from "./Storage.ts"
+import { Storage, type StorageError, type StoredRecord } from "./Storage.ts"
+import * as TableSchema from "./TableSchema.ts"
 
 const problem = (status: number, error: string, message: string) =>
   HttpServerResponse.jsonUnsafe({ error, message }, { status })
@@ -50,14 +56,26 @@ export const encodePending = (pending: PendingFaults): Record<string, unknown> =
  */
 export const encodeRecord = (record: StoredRecord) => ({
   table: record.table,
-  streamId: record.streamId,
-  offset: record.offset,
-  index: record.index,
-  batch: record.batch,
-  format: record.format,
+  ...(record.streamId === undefined ? {} : { streamId: record.streamId }),
+  ...(record.offset === undefined ? {} : { offset: record.offset }),
+  ...(record.index === undefined ? {} : { index: record.index }),
+  ...(record.batch === undefined ? {} : { batch: record.batch }),
+  ...(record.format === undefined ? {} : { format: record.format }),
   value: record.value,
   raw: typeof record.raw === "string" ? record.raw : Buffer.from(record.raw).toString("base64")
 })
+
+const storageProblem = (error: StorageError) => {
+  switch (error.reason._tag) {
+    case "InvalidTable":
+    case "SchemaMismatch":
+      return problem(400, "invalid_table", error.message)
+    case "TableNotFound":
+      return problem(404, "table_not_found", error.message)
+    default:
+      return problem(500, "storage_error", error.message)
+  }
+}
 
 const tableParam = Effect.map(HttpRouter.params, (params) => params["table"] ?? "")
 
@@ -129,6 +147,56 @@ export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | Faults | 
       Effect.match(storage.tables, {
         onFailure: (error) => problem(500, "storage_error", error.message),
         onSuccess: (tables) => HttpServerResponse.jsonUnsafe(tables)
+      })
+    )
+
+    yield* router.add(
+      "POST",
+      "/admin/tables/:table",
+      Effect.gen(function*() {
+        const table = yield* tableParam
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const body = yield* Effect.result(request.json)
+        if (body._tag === "Failure") return problem(400, "invalid_json", "the body must be JSON")
+        const schema = yield* Effect.result(TableSchema.fromJson(body.success))
+        if (schema._tag === "Failure") return problem(400, "invalid_schema", schema.failure.message)
+        const declared = yield* Effect.result(storage.declareTable(table, schema.success))
+        if (declared._tag === "Failure") return storageProblem(declared.failure)
+        const location = yield* Effect.orElseSucceed(storage.location(table), Option.none)
+        return HttpServerResponse.jsonUnsafe({
+          table,
+          created: declared.success,
+          schema: Delta.typeToJson(schema.success),
+          location: Option.getOrNull(location)
+        }, { status: declared.success ? 201 : 200 })
+      })
+    )
+
+    yield* router.add(
+      "GET",
+      "/admin/tables/:table/schema",
+      Effect.gen(function*() {
+        const table = yield* tableParam
+        const found = yield* Effect.result(storage.schema(table))
+        if (found._tag === "Failure") return storageProblem(found.failure)
+        if (Option.isNone(found.success)) {
+          return problem(404, "table_not_found", `no schema is known for table ${table}`)
+        }
+        const location = yield* Effect.orElseSucceed(storage.location(table), Option.none)
+        return HttpServerResponse.jsonUnsafe({
+          table,
+          schema: Delta.typeToJson(found.success.value),
+          location: Option.getOrNull(location)
+        })
+      })
+    )
+
+    yield* router.add(
+      "POST",
+      "/admin/flush",
+      Effect.match(storage.flush, {
+        onFailure: storageProblem,
+        onSuccess: () => HttpServerResponse.jsonUnsafe({ flushed: true })
       })
     )
 

@@ -51,13 +51,29 @@ export class TlsFailed extends Schema.TaggedError<TlsFailed>()("TlsFailed", { me
 }
 
 /**
+ * The storage could not be opened (data directory in use by another server, unreadable, corrupt).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StorageFailed extends Schema.TaggedError<StorageFailed>()("StorageFailed", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  /** Always: the directory may be released or repaired. */
+  get isRetryable(): boolean {
+    return true
+  }
+}
+
+/**
  * A server failed to start.
  *
  * @since 0.1.0
  * @category errors
  */
 export class ZerobusLocalError extends Schema.TaggedError<ZerobusLocalError>()("ZerobusLocalError", {
-  reason: Schema.Union([InvalidOptions, ListenFailed, TlsFailed])
+  reason: Schema.Union([InvalidOptions, ListenFailed, TlsFailed, StorageFailed])
 }) {
   /** The reason's message. */
   override get message(): string {

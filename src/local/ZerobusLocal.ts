@@ -21,6 +21,15 @@
  * }).pipe(Effect.provide(ZerobusLocal.layer()))
  * ```
  *
+ * **Example** (Delta Lake tables on disk, one declared table)
+ *
+ * ```ts
+ * const server = ZerobusLocal.layer({
+ *   storage: { dataDir: ".zerobus" },
+ *   tables: { "main.default.events": "id BIGINT NOT NULL, message STRING" }
+ * })
+ * ```
+ *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
@@ -32,26 +41,55 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as References from "effect/References"
 import * as Fs from "node:fs/promises"
+import type * as Delta from "../internal/delta/DeltaType.ts"
 import * as Auth from "./Auth.ts"
+import * as DeltaStorage from "./delta/DeltaStorage.ts"
 import * as Faults from "./Faults.ts"
 import * as GrpcServer from "./GrpcServer.ts"
 import * as Session from "./internal/session.ts"
 import * as LocalConfig from "./LocalConfig.ts"
-import { InvalidOptions, TlsFailed, ZerobusLocalError } from "./LocalError.ts"
+import { InvalidOptions, StorageFailed, TlsFailed, ZerobusLocalError } from "./LocalError.ts"
 import * as Stats from "./Stats.ts"
 import * as Storage from "./Storage.ts"
+import * as TableSchema from "./TableSchema.ts"
 import * as Workspace from "./Workspace.ts"
 
 /**
- * Server options (all optional; see `LocalConfig.OptionsSchema` and `docs/local.md`).
+ * Server options (all optional; see `LocalConfig.OptionsSchema` and `docs/local.md`), plus tables
+ * to declare before the server accepts streams: `{ "main.default.events": declaration }` (any
+ * `TableSchema.Declaration`: a column list, UC columns, a Delta schema, a protobuf descriptor, ...).
  *
  * @since 0.1.0
  * @category models
  */
-export type Options = LocalConfig.Options
+export interface Options extends LocalConfig.Options {
+  readonly tables?: Readonly<Record<string, TableSchema.Declaration>> | undefined
+}
+
+/**
+ * Where records go: `"memory"` (default: every record in memory, undeclared tables created on
+ * first use), `"discard"` (benchmarks: nothing kept) or Delta Lake tables on disk
+ * (`{ dataDir: ".zerobus", autoCreateTables?, flushInterval?, durability?, ... }`, see
+ * `DeltaStorage.Options`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StorageOptions = "memory" | "discard" | DeltaStorage.Options
+
+/**
+ * Options of {@link layer}: server options plus the storage.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LayerOptions extends Options {
+  readonly storage?: StorageOptions | undefined
+}
 
 /**
  * Options of a token minted with {@link ZerobusLocal.token}.
@@ -104,10 +142,26 @@ export class ZerobusLocal extends Context.Service<ZerobusLocal, {
   readonly pendingFaults: Effect.Effect<Faults.PendingFaults>
   /** Counters. */
   readonly stats: Effect.Effect<Stats.StatsSnapshot>
-  /** Records stored for a table, in storage order. */
+  /** The storage's kind (`memory`, `discard`, `delta`) and data directory. */
+  readonly storage: Storage.StorageInfo
+  /** Records stored for a table, in storage order (see `Storage.StoredRecord` for what each backend keeps). */
   readonly records: (table: string) => Effect.Effect<ReadonlyArray<Storage.StoredRecord>, Storage.StorageError>
-  /** Tables with records. */
+  /** Known tables and their record counts. */
   readonly tables: Effect.Effect<ReadonlyArray<Storage.TableSummary>, Storage.StorageError>
+  /**
+   * Declares a table (see `TableSchema.Declaration` for the forms a schema may take). Succeeds with
+   * `true` when the table was created, `false` when it already existed with the same schema.
+   */
+  readonly declareTable: (
+    table: string,
+    declaration: TableSchema.Declaration
+  ) => Effect.Effect<boolean, Storage.StorageError | TableSchema.TableSchemaError>
+  /** A table's schema, when known (see `Storage.schema`). */
+  readonly schema: (table: string) => Effect.Effect<Option.Option<Delta.StructType>, Storage.StorageError>
+  /** The directory of a table's files (Delta storage: the table root, e.g. to read it with DuckDB). */
+  readonly tableLocation: (table: string) => Effect.Effect<Option.Option<string>, Storage.StorageError>
+  /** Makes every acknowledged record visible in the table files (Delta: commits what the WALs hold). */
+  readonly flush: Effect.Effect<void, Storage.StorageError>
   /** Mints a token directly (no HTTP), e.g. an expired one or one without grants. */
   readonly token: (options?: TokenOptions) => Effect.Effect<Redacted.Redacted<string>>
   /**
@@ -138,10 +192,18 @@ const readTls = (tls: { readonly certFile: string; readonly keyFile: string }) =
  * @category constructors
  */
 export const make = Effect.fn("ZerobusLocal.make")(function*(options?: Options) {
-  const config = yield* LocalConfig.resolve(options).pipe(
+  const { tables: declarations, ...serverOptions } = options ?? {}
+  const config = yield* LocalConfig.resolve(serverOptions).pipe(
     Effect.mapError((error) => invalidOptions(`invalid Zerobus Local options: ${error.message}`))
   )
   const storage = yield* Storage.Storage
+  const declareTable = (table: string, declaration: TableSchema.Declaration) =>
+    TableSchema.make(declaration).pipe(Effect.flatMap((schema) => storage.declareTable(table, schema)))
+  for (const [table, declaration] of Object.entries(declarations ?? {})) {
+    yield* declareTable(table, declaration).pipe(
+      Effect.mapError((error) => invalidOptions(`cannot declare table ${table}: ${error.message}`))
+    )
+  }
   const faults = yield* Faults.make
   const stats = yield* Stats.make
   const tls = config.tls === undefined ? undefined : yield* readTls(config.tls)
@@ -225,8 +287,13 @@ export const make = Effect.fn("ZerobusLocal.make")(function*(options?: Options) 
     clearFaults: faults.clear,
     pendingFaults: faults.pending,
     stats: stats.snapshot,
+    storage: storage.info,
     records: storage.records,
     tables: storage.tables,
+    declareTable,
+    schema: storage.schema,
+    tableLocation: storage.location,
+    flush: storage.flush,
     token,
     environment: () => ({
       ZEROBUS_SERVER_ENDPOINT: listener.endpoint,
@@ -248,13 +315,43 @@ export const layerWithStorage = (options?: Options): Layer.Layer<ZerobusLocal, Z
   Layer.effect(ZerobusLocal, make(options))
 
 /**
- * A server with in-memory storage.
+ * The `Storage` layer for {@link StorageOptions}; a Delta data directory that cannot be opened
+ * fails with `ZerobusLocalError` (reason `StorageFailed`).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: Options): Layer.Layer<ZerobusLocal, ZerobusLocalError> =>
-  layerWithStorage(options).pipe(Layer.provide(Storage.layerMemory))
+export const storageLayer = (storage?: StorageOptions): Layer.Layer<Storage.Storage, ZerobusLocalError> =>
+  storage === undefined || storage === "memory"
+    ? Storage.layerMemory
+    : storage === "discard"
+    ? Storage.layerDiscard
+    : Layer.effect(
+      Storage.Storage,
+      DeltaStorage.make(storage).pipe(
+        Effect.map((delta) => delta.storage),
+        Effect.mapError((error) =>
+          new ZerobusLocalError({
+            reason: new StorageFailed({
+              message: `cannot open the data directory ${storage.dataDir}: ${error.message}`,
+              cause: error
+            })
+          })
+        )
+      )
+    )
+
+/**
+ * A server; storage in memory unless `options.storage` says otherwise (e.g.
+ * `{ storage: { dataDir: ".zerobus" } }` for Delta Lake tables on disk).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: LayerOptions): Layer.Layer<ZerobusLocal, ZerobusLocalError> => {
+  const { storage, ...serverOptions } = options ?? {}
+  return layerWithStorage(serverOptions).pipe(Layer.provide(storageLayer(storage)))
+}
 
 /**
  * A server with in-memory storage, its options read from `Config`.
@@ -263,20 +360,21 @@ export const layer = (options?: Options): Layer.Layer<ZerobusLocal, ZerobusLocal
  * @category layers
  */
 export const layerConfig = (
-  options: Config.Wrap<Options>
+  options: Config.Wrap<LocalConfig.Options>
 ): Layer.Layer<ZerobusLocal, ZerobusLocalError | Config.ConfigError> =>
   Layer.effect(ZerobusLocal, Effect.flatMap(Config.unwrap(options), (resolved) => make(resolved))).pipe(
     Layer.provide(Storage.layerMemory)
   )
 
 /**
- * Options of {@link start}: server options plus the storage to use (default in-memory).
+ * Options of {@link start}: server options plus the storage to use (default in-memory): a
+ * {@link StorageOptions} (`{ dataDir: ".zerobus" }` for Delta tables) or any `Storage` layer.
  *
  * @since 0.1.0
  * @category models
  */
 export interface StartOptions extends Options {
-  readonly storage?: Layer.Layer<Storage.Storage> | undefined
+  readonly storage?: StorageOptions | Layer.Layer<Storage.Storage> | undefined
 }
 
 /**
@@ -295,10 +393,20 @@ export interface Handle {
   readonly clientId: string
   readonly clientSecret: Redacted.Redacted<string>
   readonly service: ZerobusLocal["Service"]
+  /** The storage's kind and data directory. */
+  readonly storage: Storage.StorageInfo
   readonly inject: (table: string, steps: ReadonlyArray<Faults.FaultStepInput>) => Promise<void>
   readonly clearFaults: (table?: string) => Promise<void>
   readonly stats: () => Promise<Stats.StatsSnapshot>
   readonly records: (table: string) => Promise<ReadonlyArray<Storage.StoredRecord>>
+  /** Declares a table; resolves with whether it was created (false: it existed with this schema). */
+  readonly declareTable: (table: string, declaration: TableSchema.Declaration) => Promise<boolean>
+  /** A table's schema, or undefined when unknown. */
+  readonly schema: (table: string) => Promise<Delta.StructType | undefined>
+  /** The directory of a table's files (Delta storage), or undefined. */
+  readonly tableLocation: (table: string) => Promise<string | undefined>
+  /** Makes every acknowledged record visible in the table files. */
+  readonly flush: () => Promise<void>
   readonly token: (options?: TokenOptions) => Promise<string>
   readonly environment: () => Readonly<Record<string, string>>
   /** Stops the server; idempotent. */
@@ -315,7 +423,11 @@ export interface Handle {
 export const start = async (options: StartOptions = {}): Promise<Handle> => {
   const { storage, ...serverOptions } = options
   const runtime = ManagedRuntime.make(
-    layerWithStorage(serverOptions).pipe(Layer.provide(storage ?? Storage.layerMemory))
+    layerWithStorage(serverOptions).pipe(
+      Layer.provide(
+        storage === undefined || typeof storage === "string" || "dataDir" in storage ? storageLayer(storage) : storage
+      )
+    )
   )
   let service: ZerobusLocal["Service"]
   try {
@@ -338,10 +450,15 @@ export const start = async (options: StartOptions = {}): Promise<Handle> => {
     clientId: service.clientId,
     clientSecret: service.clientSecret,
     service,
+    storage: service.storage,
     inject: (table, steps) => runtime.runPromise(service.inject(table, steps)),
     clearFaults: (table) => runtime.runPromise(service.clearFaults(table)),
     stats: () => runtime.runPromise(service.stats),
     records: (table) => runtime.runPromise(service.records(table)),
+    declareTable: (table, declaration) => runtime.runPromise(service.declareTable(table, declaration)),
+    schema: (table) => runtime.runPromise(Effect.map(service.schema(table), Option.getOrUndefined)),
+    tableLocation: (table) => runtime.runPromise(Effect.map(service.tableLocation(table), Option.getOrUndefined)),
+    flush: () => runtime.runPromise(service.flush),
     token: (tokenOptions) => runtime.runPromise(Effect.map(service.token(tokenOptions), Redacted.value)),
     environment: service.environment,
     stop,

@@ -34,11 +34,54 @@ export * as LocalError from "./LocalError.ts"
 export * as Storage from "./Storage.ts"
 
 /**
- * Format-level record checks shared by storage backends.
+ * Record checks shared by storage backends: format-level, and against a table schema.
  *
  * @since 0.1.0
  */
 export * as RecordDecoder from "./RecordDecoder.ts"
+
+/**
+ * Table declarations: a table schema from a column list, UC columns, a Delta schema JSON, a
+ * protobuf descriptor, a FileDescriptorSet or a `.proto` file.
+ *
+ * @since 0.1.0
+ */
+export * as TableSchema from "./TableSchema.ts"
+
+/**
+ * The Delta Lake type model (`StructType`, `field`, `long`, ... and `schemaString` JSON).
+ *
+ * @since 0.1.0
+ */
+export * as DeltaType from "../internal/delta/DeltaType.ts"
+
+/**
+ * Durable storage: the server's `Storage` on Delta Lake tables (WAL, Parquet, `_delta_log`).
+ *
+ * @since 0.1.0
+ */
+export * as DeltaStorage from "./delta/DeltaStorage.ts"
+
+/**
+ * The data directory of the Delta storage: tables by three-part name, `LOCK`.
+ *
+ * @since 0.1.0
+ */
+export * as DeltaStore from "./delta/DeltaStore.ts"
+
+/**
+ * One Delta table being written: WAL, materializer, recovery.
+ *
+ * @since 0.1.0
+ */
+export * as DeltaTable from "./delta/DeltaTable.ts"
+
+/**
+ * The error of the Delta storage.
+ *
+ * @since 0.1.0
+ */
+export * as DeltaError from "./delta/DeltaError.ts"
 
 /**
  * Fault injection scripts.

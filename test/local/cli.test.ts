@@ -72,6 +72,7 @@ describe("zerobus local (CLI)", () => {
     Effect.gen(function*() {
       const running = yield* cli([
         "local",
+        "--memory",
         "--client-id",
         "cli-user",
         "--client-secret",

@@ -169,25 +169,27 @@ export const fromStore = (
 
     declareTable: (name, schema) =>
       Storage.checkDeclaration(name, schema).pipe(
-        Effect.andThen(store.createTable(name, schema).pipe(
-          Effect.as(true),
-          Effect.catchReason("DeltaError", "AlreadyExists", () =>
-            store.table(name).pipe(Effect.flatMap((table) =>
-              Storage.sameSchema(table.schema, schema)
-                ? Effect.succeed(false)
-                : Effect.fail(
-                  new Storage.StorageError({
-                    reason: new Storage.InvalidTable({
-                      table: name,
-                      message: `table ${name} already exists with another schema (${
-                        Delta.toTypeText(table.schema)
-                      })`
+        Effect.andThen(
+          store.createTable(name, schema).pipe(
+            Effect.as(true),
+            Effect.catchReason("DeltaError", "AlreadyExists", () =>
+              store.table(name).pipe(Effect.flatMap((table) =>
+                Storage.sameSchema(table.schema, schema)
+                  ? Effect.succeed(false)
+                  : Effect.fail(
+                    new Storage.StorageError({
+                      reason: new Storage.InvalidTable({
+                        table: name,
+                        message: `table ${name} already exists with another schema (${Delta.toTypeText(table.schema)})`
+                      })
                     })
-                  })
-                )
-            ))),
-          Effect.mapError((e) => Storage.isStorageError(e) ? e : storageError(name, e))
-        ))
+                  )
+              ))),
+            Effect.mapError((e) =>
+              Storage.isStorageError(e) ? e : storageError(name, e)
+            )
+          )
+        )
       ),
 
     schema: (name) =>
