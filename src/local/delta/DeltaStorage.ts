@@ -234,7 +234,8 @@ const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`
 /**
  * DuckDB SQL that reads a Delta table without DuckDB's `delta` extension: it replays
  * `_delta_log/*.json` (the newest `add`/`remove` of each path) and reads the Parquet files that are
- * live. Orphan files left by a crash are not named, so they are not read. With the extension,
+ * live. Orphan files left by a crash are not named, so they are not read (DuckDB 1.1 or later;
+ * run it with `duckdb -c` or paste it into the DuckDB shell). With the `delta` extension,
  * `select * from delta_scan('<dir>')` does the same.
  */
 export const duckDbSql = (tableDir: string): string => {
@@ -250,6 +251,7 @@ export const duckDbSql = (tableDir: string): string => {
     "             from actions where (json->'$.add') is not null or (json->'$.remove') is not null),",
     "       l as (select *, row_number() over (partition by path order by version desc, line desc) as rn from f)",
     `  select ${quote(`${dir}/`)} || path as file from l where rn = 1 and is_add;`,
-    "select * from read_parquet((select list(file) from live));"
+    "set variable files = (select list(file) from live);",
+    "select * from read_parquet(getvariable('files'));"
   ].join("\n")
 }
