@@ -2,7 +2,8 @@
  * Every example in `examples/` (except the demo, which `npm run demo` runs) against a Zerobus
  * Local started here: each runs as users run it (`node --conditions=zerobus-source --import tsx`,
  * the standard environment variables), must exit with 0, and must leave the expected records in
- * its table. Also checks that `examples/gen/` is what `buf generate` makes of `examples/proto/`.
+ * its table. Also checks that `examples/gen/` is what `buf generate` makes of `examples/proto/`,
+ * and runs the test suite that docs/effect-patterns.md shows (`examples/snippets/testing.ts`).
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -14,6 +15,9 @@ import { type Storage, ZerobusLocal } from "../src/local/index.ts"
 import { runNode } from "./cli/spawn.ts"
 import { localLayer } from "./support/client.ts"
 import { uniqueTable } from "./support/local.ts"
+
+// The @effect/vitest suite shown in docs/effect-patterns.md runs here too.
+import "../examples/snippets/testing.ts"
 
 const root = Path.resolve(import.meta.dirname, "..")
 const examplesDir = Path.join(root, "examples")
