@@ -16,7 +16,8 @@ import { runNode } from "./cli/spawn.ts"
 import { localLayer } from "./support/client.ts"
 import { uniqueTable } from "./support/local.ts"
 
-// The @effect/vitest suite shown in docs/effect-patterns.md runs here too.
+// The @effect/vitest suite shown in docs/effect-patterns.md registers its tests here when imported.
+// oxlint-disable-next-line import/no-unassigned-import
 import "../examples/snippets/testing.ts"
 
 const root = Path.resolve(import.meta.dirname, "..")
