@@ -11,6 +11,7 @@ import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -237,9 +238,9 @@ export const command = Command.make("local", flags, (input) =>
       const declared = yield* TableSchema.fromFlag(flag)
       tables[declared.table] = declared.schema
     }
-    const local = yield* ZerobusLocal.make({ ...toOptions(input), tables }).pipe(
-      Effect.provide(ZerobusLocal.storageLayer(storage))
-    )
+    // Built in the command's scope: the storage must outlive `make` (Delta tables close with it).
+    const storageContext = yield* Layer.build(ZerobusLocal.storageLayer(storage))
+    const local = yield* ZerobusLocal.make({ ...toOptions(input), tables }).pipe(Effect.provide(storageContext))
     yield* Console.log(banner(local, yield* tableList(local)))
     yield* Effect.addFinalizer(() => Console.log("Zerobus Local stopped."))
     return yield* Effect.never

@@ -207,9 +207,10 @@ describe("Zerobus Local with Delta storage, through the client", () => {
           return yield* local.records(table)
         })
       )
-      assert.deepStrictEqual(after.map((r) => r.value["id"]).toSorted((a, b) => Number(a) - Number(b)), [
-        ...Array.from({ length: 100 }, (_, i) => i)
-      ])
+      assert.deepStrictEqual(
+        after.map((r) => r.value["id"]).toSorted((a, b) => Number(a) - Number(b)),
+        Array.from({ length: 100 }, (_, i) => i)
+      )
       assert.isUndefined(after[0]?.offset, "Delta tables keep no offsets")
       const read = yield* readDelta(path.join(dataDir, "main", "e2e", "events"), { select: "id", orderBy: "id" })
       assert.deepStrictEqual(read.rows.map((r) => Number(r["id"])), Array.from({ length: 100 }, (_, i) => i))
