@@ -345,21 +345,20 @@ export const fromFile = (
       const set = yield* compileProto(path)
       return yield* fromFileDescriptorSet(set, message ?? (yield* onlyMessage(path)))
     }
-    const bytes = yield* Effect.tryPromise({
-      try: () => Fs.readFile(path),
-      catch: (error) => readFailed(path, `cannot read ${path}: ${error instanceof Error ? error.message : error}`)
-    })
-    if (descriptorSetExtensions.includes(extension)) {
-      if (message === undefined) {
-        return yield* invalid(`${path} is a FileDescriptorSet: name the message (${path}:package.Message)`)
-      }
-      return yield* fromFileDescriptorSet(bytes, message)
-    }
-    if (extension !== ".json") {
+    const isDescriptorSet = descriptorSetExtensions.includes(extension)
+    if (!isDescriptorSet && extension !== ".json") {
       return yield* invalid(
         `${path}: expected a .json, .proto or FileDescriptorSet (${descriptorSetExtensions.join(", ")}) file`
       )
     }
+    if (isDescriptorSet && message === undefined) {
+      return yield* invalid(`${path} is a FileDescriptorSet: name the message (${path}:package.Message)`)
+    }
+    const bytes = yield* Effect.tryPromise({
+      try: () => Fs.readFile(path),
+      catch: (error) => readFailed(path, `cannot read ${path}: ${error instanceof Error ? error.message : error}`)
+    })
+    if (isDescriptorSet) return yield* fromFileDescriptorSet(bytes, message ?? "")
     const json = yield* Effect.try({
       try: (): unknown => JSON.parse(bytes.toString("utf8")),
       catch: (error) => invalid(`${path} is not JSON: ${error instanceof Error ? error.message : error}`)
