@@ -75,7 +75,7 @@ const flags = {
   ),
   storage: Flag.Literals("storage", ["delta", "memory", "discard"]).pipe(
     Flag.withDescription(
-      "delta: Delta Lake tables in --data (durable); memory: keep records in memory; discard: keep nothing (benchmarks)"
+      "delta (default): Delta Lake tables in --data; memory: keep records in memory; discard: keep nothing (benchmarks)"
     ),
     Flag.withDefault("delta")
   ),
@@ -84,7 +84,7 @@ const flags = {
     Flag.withDefault(false)
   ),
   data: Flag.String("data").pipe(
-    Flag.withDescription("Data directory of the Delta tables"),
+    Flag.withDescription("Data directory of the Delta tables (default ./.zerobus)"),
     Flag.withDefault(".zerobus")
   ),
   table: Flag.String("table").pipe(
