@@ -2,7 +2,7 @@
  * docs/promise.md and docs/migration.md: the Promise API. Type-checked, not run (the runnable
  * program is examples/promise.ts).
  */
-import { loadDescriptorProto, RecordType, ZerobusError, ZerobusSdk } from "effect-zerobus/promise"
+import { loadDescriptorProto, RecordType, ZerobusError, ZerobusSdk, type ZerobusStream } from "effect-zerobus/promise"
 
 export const main = async () => {
   const sdk = new ZerobusSdk(
@@ -64,3 +64,17 @@ export const main = async () => {
 }
 
 declare const myTokenService: (refresh: boolean) => Promise<string>
+
+export const retryOnANewStream = async (sdk: ZerobusSdk, first: ZerobusStream) => {
+  let stream = first
+  try {
+    await stream.flush()
+  } catch (error) {
+    if (error instanceof ZerobusError && error.isRetryable) {
+      stream = await sdk.recreateStream(stream)
+    } else {
+      throw error
+    }
+  }
+  return stream
+}
