@@ -335,11 +335,11 @@ const compileProto = (file: string): Effect.Effect<Uint8Array, TableSchemaError>
  * @since 0.1.0
  * @category constructors
  */
-export const fromFile = (
+export const fromFile: (
   path: string,
   message?: string | undefined
-): Effect.Effect<Delta.StructType, TableSchemaError> =>
-  Effect.gen(function*() {
+) => Effect.Effect<Delta.StructType, TableSchemaError> = Effect.fn("TableSchema.fromFile")(
+  function*(path: string, message?: string | undefined) {
     const extension = Path.extname(path).toLowerCase()
     if (extension === ".proto") {
       const set = yield* compileProto(path)
@@ -364,7 +364,8 @@ export const fromFile = (
       catch: (error) => invalid(`${path} is not JSON: ${error instanceof Error ? error.message : error}`)
     })
     return yield* fromJson(json)
-  })
+  }
+)
 
 /** The only top-level message of a `.proto` file (for `fromFile` without a message name). */
 const onlyMessage = (path: string): Effect.Effect<string, TableSchemaError> =>
@@ -391,25 +392,26 @@ const onlyMessage = (path: string): Effect.Effect<string, TableSchemaError> =>
  * @since 0.1.0
  * @category constructors
  */
-export const fromFlag = (
+export const fromFlag: (
   flag: string
-): Effect.Effect<{ readonly table: string; readonly schema: Delta.StructType }, TableSchemaError> =>
-  Effect.gen(function*() {
-    const eq = flag.indexOf("=")
-    const table = flag.slice(0, eq).trim()
-    const spec = flag.slice(eq + 1).trim()
-    if (eq <= 0 || spec === "") {
-      return yield* invalid(`--table ${flag}: expected NAME=FILE[:MESSAGE] or NAME="col TYPE, ..."`)
-    }
-    const file = /^(.*?\.(?:json|proto|binpb|pb|desc|protoset|bin))(?::([A-Za-z0-9_.]+))?$/i.exec(spec)
-    const schema = yield* (file === null ? fromColumnList(spec) : fromFile(file[1] ?? spec, file[2])).pipe(
-      Effect.mapError((error) =>
-        new TableSchemaError({
-          reason: error.reason._tag === "ReadFailed"
-            ? error.reason
-            : new InvalidDeclaration({ message: `table ${table}: ${error.message}` })
-        })
-      )
+) => Effect.Effect<{ readonly table: string; readonly schema: Delta.StructType }, TableSchemaError> = Effect.fn(
+  "TableSchema.fromFlag"
+)(function*(flag: string) {
+  const eq = flag.indexOf("=")
+  const table = flag.slice(0, eq).trim()
+  const spec = flag.slice(eq + 1).trim()
+  if (eq <= 0 || spec === "") {
+    return yield* invalid(`--table ${flag}: expected NAME=FILE[:MESSAGE] or NAME="col TYPE, ..."`)
+  }
+  const file = /^(.*?\.(?:json|proto|binpb|pb|desc|protoset|bin))(?::([A-Za-z0-9_.]+))?$/i.exec(spec)
+  const schema = yield* (file === null ? fromColumnList(spec) : fromFile(file[1] ?? spec, file[2])).pipe(
+    Effect.mapError((error) =>
+      new TableSchemaError({
+        reason: error.reason._tag === "ReadFailed"
+          ? error.reason
+          : new InvalidDeclaration({ message: `table ${table}: ${error.message}` })
+      })
     )
-    return { table, schema }
-  })
+  )
+  return { table, schema }
+})
