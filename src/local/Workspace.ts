@@ -1,7 +1,8 @@
 /**
  * The workspace HTTP server of Zerobus Local: the URL clients use as their workspace (Unity
- * Catalog) URL. It serves the OAuth token endpoint ({@link Oidc}) and the admin API
- * ({@link Admin}); add further routes (e.g. Unity Catalog) to {@link routes}.
+ * Catalog) URL. It serves the OAuth token endpoint ({@link Oidc}), the Unity Catalog tables
+ * endpoint ({@link UnityCatalog}) and the admin API ({@link Admin}); add further routes to
+ * {@link routes}.
  *
  * @since 0.1.0
  */
@@ -19,6 +20,7 @@ import { ListenFailed, ZerobusLocalError } from "./LocalError.ts"
 import * as Oidc from "./Oidc.ts"
 import type { Stats } from "./Stats.ts"
 import type { Storage } from "./Storage.ts"
+import * as UnityCatalog from "./UnityCatalog.ts"
 
 /**
  * Every route of the workspace server. Routes may use the server's services (auth, faults, stats,
@@ -28,7 +30,7 @@ import type { Storage } from "./Storage.ts"
  * @category routes
  */
 export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | Auth | Faults | Stats | Storage> = Layer
-  .mergeAll(Oidc.routes, Admin.routes)
+  .mergeAll(Oidc.routes, UnityCatalog.routes, Admin.routes)
 
 /**
  * A running workspace server.
