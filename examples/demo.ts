@@ -1,17 +1,23 @@
 /**
- * The main job (`npm run demo`): starts Zerobus Local in this process on ephemeral ports,
- * authenticates through its OIDC endpoint like a production client, and streams 1,000,000 JSON
- * records through a stream's sink with a live progress line. Ends with records/s, ack latency
- * p50/p99, and the number of records the server stored, which must equal the number sent.
+ * The main job (`npm run demo`): starts Zerobus Local in this process on ephemeral ports, with a
+ * Delta table declared in `./.zerobus-demo`, authenticates through its OIDC endpoint like a
+ * production client, and streams 1,000,000 JSON records through a stream's sink with a live
+ * progress line. Ends with records/s, ack latency p50/p99, the number of records the server stored
+ * (which must equal the number sent), the table's directory and the DuckDB SQL that reads it.
  *
- * Options: `--records N` (default 1,000,000).
+ * Options: `--records N` (default 1,000,000), `--data DIR` (default `.zerobus-demo`).
  */
 import { Effect, Fiber, Layer, Metric, Stream } from "effect"
 import { Table, Zerobus, ZerobusMetrics } from "effect-zerobus"
-import { ZerobusLocal } from "effect-zerobus/local"
+import { DeltaStorage, ZerobusLocal } from "effect-zerobus/local"
+import * as Option from "effect/Option"
 
-const recordsArg = process.argv.indexOf("--records")
-const total = recordsArg === -1 ? 1_000_000 : Number(process.argv[recordsArg + 1])
+const flag = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name)
+  return i === -1 ? undefined : process.argv[i + 1]
+}
+const total = Number(flag("--records") ?? 1_000_000)
+const dataDir = flag("--data") ?? ".zerobus-demo"
 const tableName = "main.demo.sensor_readings"
 const interactive = process.stdout.isTTY === true
 
@@ -73,6 +79,8 @@ const program = Effect.gen(function*() {
   const quantiles = (yield* Metric.value(latency)).quantiles
   const quantile = (q: number) => quantiles.find(([k]) => k === q)?.[1]?.toFixed(1) ?? "n/a"
   const stored = (yield* local.stats).tables[tableName]?.recordsStored ?? 0
+  yield* local.flush
+  const location = Option.getOrUndefined(yield* local.tableLocation(tableName))
   yield* Effect.sync(() => {
     if (interactive) process.stdout.write("\n")
     process.stdout.write(
@@ -80,9 +88,13 @@ const program = Effect.gen(function*() {
         `records sent:    ${sent.toLocaleString("en-US")}`,
         `records stored:  ${stored.toLocaleString("en-US")} (server count)`,
         `throughput:      ${Math.round(sent / seconds).toLocaleString("en-US")} records/s over ${seconds.toFixed(2)} s`,
-        `ack latency:     p50 ${quantile(0.5)} ms, p99 ${quantile(0.99)} ms (send to durable ack, per message)`
+        `ack latency:     p50 ${quantile(0.5)} ms, p99 ${quantile(0.99)} ms (send to durable ack, per message)`,
+        `Delta table:     ${location ?? "(not on disk)"}`
       ].join("\n") + "\n"
     )
+    if (location !== undefined) {
+      process.stdout.write(`\nRead it with DuckDB (duckdb -c "..."):\n${DeltaStorage.duckDbSql(location)}\n`)
+    }
   })
   if (stored !== sent) return yield* Effect.die(new Error(`the server stored ${stored} records, ${sent} were sent`))
 })
@@ -99,7 +111,14 @@ const ZerobusClient = Layer.unwrap(Effect.gen(function*() {
 
 const main = program.pipe(
   Effect.scoped,
-  Effect.provide(ZerobusClient.pipe(Layer.provideMerge(ZerobusLocal.layer({ logLevel: "Warn" }))))
+  Effect.provide(ZerobusClient.pipe(Layer.provideMerge(ZerobusLocal.layer({
+    logLevel: "Warn",
+    storage: { dataDir },
+    tables: {
+      [tableName]: "id BIGINT NOT NULL, device STRING NOT NULL, recorded_at TIMESTAMP NOT NULL, " +
+        "temperature DOUBLE, humidity DOUBLE, status STRING, note STRING"
+    }
+  }))))
 )
 
 Effect.runPromise(main).then(
