@@ -3,7 +3,7 @@
  * Local (which decodes every protobuf record with the descriptor the stream declared).
  */
 import { create } from "@bufbuild/protobuf"
-import { assert, describe, it, layer } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import { Effect, Exit, Schema } from "effect"
 import { JsonRecordBatchSchema } from "../src/internal/protocol.ts"
 import { ZerobusLocal } from "../src/local/index.ts"
@@ -37,7 +37,7 @@ const Everything = Schema.Struct({
   maybe: Schema.NullOr(Schema.Number)
 })
 
-describe("Table validation", () => {
+layer(testLayer(), { excludeTestServices: true })("typed records through Zerobus Local", (it) => {
   it.effect("refuses bad names and descriptors with InvalidArgument", () =>
     Effect.gen(function*() {
       for (const name of ["a.b", "a.b.c.d", ".b.c", "a..c", ""]) {
@@ -51,9 +51,7 @@ describe("Table validation", () => {
       const ok = yield* Table.validate(Table.json("a.b.c"))
       assert.strictEqual(ok.descriptorProto, undefined)
     }))
-})
 
-layer(testLayer(), { excludeTestServices: true })("typed records through Zerobus Local", (it) => {
   it.effect("ProtoSchema records of every mapped type are decoded by the server as sent", () =>
     Effect.gen(function*() {
       const codec = yield* ProtoSchema.make(Everything, { messageName: "table_everything" })

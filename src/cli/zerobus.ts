@@ -5,6 +5,8 @@
  * @since 0.1.0
  */
 import * as Command from "effect/cli/Command"
+import * as GenerateProto from "./generateProto.ts"
+import * as Ingest from "./ingest.ts"
 import * as Local from "./local.ts"
 
 /**
@@ -13,7 +15,7 @@ import * as Local from "./local.ts"
  * @since 0.1.0
  * @category commands
  */
-export const subcommands = [Local.command] as const
+export const subcommands = [Local.command, Ingest.command, GenerateProto.command] as const
 
 /**
  * The root command.
@@ -22,6 +24,6 @@ export const subcommands = [Local.command] as const
  * @category commands
  */
 export const command = Command.make("zerobus").pipe(
-  Command.withDescription("Databricks Zerobus tools: a local Zerobus server and more"),
+  Command.withDescription("Databricks Zerobus tools: a local Zerobus server, ingestion from files, .proto generation"),
   Command.withSubcommands(subcommands)
 )

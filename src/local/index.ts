@@ -110,3 +110,10 @@ export * as Auth from "./Auth.ts"
  * @since 0.1.0
  */
 export * as Workspace from "./Workspace.ts"
+
+/**
+ * The Unity Catalog tables endpoint of the workspace HTTP server.
+ *
+ * @since 0.1.0
+ */
+export * as UnityCatalog from "./UnityCatalog.ts"
