@@ -88,8 +88,16 @@ const removeBuild = () => {
 
 /** Compiles `case.ts`, `server.ts` and what they import; returns the directory of `case.js`. */
 const build = (): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zerobus-bench-"))
-  buildDir = dir
+  // With --profile the build stays next to the profiles (its source maps name the .ts lines).
+  const dir = profileDir === undefined
+    ? fs.mkdtempSync(path.join(os.tmpdir(), "zerobus-bench-"))
+    : path.join(profileDir, "build")
+  if (profileDir === undefined) {
+    buildDir = dir
+  } else {
+    fs.rmSync(path.join(dir, "node_modules"), { force: true })
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
   const tsc = spawnSync(
     process.execPath,
     [path.join(root, "node_modules/typescript/bin/tsc"), "-p", path.join(here, "tsconfig.json"), "--outDir", dir],
