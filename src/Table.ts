@@ -8,6 +8,8 @@
  * - `Table.proto(name, descriptor)`: protobuf-encoded bytes;
  * - `Table.protoSchema(name, codec)`: values of an Effect Schema, as protobuf (see `ProtoSchema`);
  * - `Table.protoMessage(name, messageSchema)`: protobuf-es messages of a generated schema;
+ * - `Table.unityCatalog(name)`: plain objects, encoded as protobuf with a descriptor built from the
+ *   table's Unity Catalog columns when the stream opens (no `.proto`, no codegen);
  * - `Table.fromProperties(properties, recordType)`: the official SDKs' untyped shape, checked
  *   at run time.
  *
@@ -20,6 +22,7 @@ import { type DescMessage, fromBinary, isMessage, type MessageShape, toBinary } 
 import { type DescriptorProto, DescriptorProtoSchema } from "@bufbuild/protobuf/wkt"
 import { Effect, Predicate, Result, Schema } from "effect"
 import { parseTableName } from "./internal/endpoint.ts"
+import * as UnityCatalog from "./internal/unityCatalog.ts"
 import { type Payload, payloadBytes } from "./internal/wire.ts"
 import * as ProtoSchema from "./ProtoSchema.ts"
 import { maxRequestBytes, type RecordType } from "./StreamOptions.ts"
@@ -72,7 +75,39 @@ export interface Table<A> {
   readonly descriptorProto: Uint8Array | DescriptorProto | undefined
   /** Encodes one record, or returns the reason it cannot be sent. Never throws. */
   readonly encode: (record: A) => Payload | ZerobusError.ZerobusError
+  /**
+   * For tables known only when a stream opens (`unityCatalog`): builds the usable table. Called by
+   * `createStream` with the stream's credentials.
+   */
+  readonly resolve?: ((context: ResolveContext) => Effect.Effect<Table<A>, ZerobusError.ZerobusError>) | undefined
 }
+
+/**
+ * What a table can ask of the client when its stream opens.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResolveContext {
+  /** The table's columns from Unity Catalog (`GET /api/2.1/unity-catalog/tables/{name}`). */
+  readonly describeTable: (table: string) => Effect.Effect<ReadonlyArray<UnityCatalogColumn>, ZerobusError.ZerobusError>
+}
+
+/**
+ * A column as Unity Catalog lists it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UnityCatalogColumn = UnityCatalog.Column
+
+/**
+ * A record of a `Table.unityCatalog` table: a plain object with one entry per column.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UnityCatalogRecord = UnityCatalog.UnityCatalogRecord
 
 /**
  * Whether a value is a `Table`.
@@ -223,6 +258,32 @@ export const protoMessage = <Desc extends DescMessage>(
       ? toBinary(messageSchema, record)
       : ZerobusError.invalidArgument(`Record is not a ${messageSchema.typeName} message`))
 }
+
+/**
+ * A proto table described by Unity Catalog: when the stream opens, the client reads the table's
+ * columns with the stream's credentials and builds the descriptor Databricks' generator would
+ * write (`zerobus generate-proto` writes the same). Records are plain objects following the JSON
+ * conventions of the table: BIGINT as a number or bigint, TIMESTAMP as a `Date`, ISO text or
+ * microseconds, DATE as a `Date`, `YYYY-MM-DD` or days, BINARY as bytes or base64, structs, arrays
+ * and maps as objects and arrays. Unknown columns, wrong types and missing NOT NULL columns fail
+ * `ingest` with `InvalidArgument` naming the column. Needs the client's `unityCatalogUrl`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unityCatalog = (name: string): Table<UnityCatalogRecord> => ({
+  ...make<UnityCatalogRecord>(
+    name,
+    "proto",
+    undefined,
+    () => ZerobusError.invalidArgument(`Table ${name} is described when its stream opens; open a stream first`)
+  ),
+  resolve: (context) =>
+    context.describeTable(name).pipe(
+      Effect.flatMap((columns) => UnityCatalog.tableCodec(name, columns)),
+      Effect.map((codec) => make(name, "proto", codec.descriptorProto, codec.encode))
+    )
+})
 
 /**
  * The untyped form used by the official SDKs: `recordType` decides the encoding and every record

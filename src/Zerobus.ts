@@ -26,11 +26,12 @@
  */
 import * as grpc from "@grpc/grpc-js"
 import { Config, Context, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
-import { FetchHttpClient } from "effect/http"
+import { FetchHttpClient, HttpClient } from "effect/http"
 import * as fs from "node:fs"
 import * as HeadersProvider from "./HeadersProvider.ts"
 import { type Endpoint, parseEndpoint } from "./internal/endpoint.ts"
 import * as Engine from "./internal/stream.ts"
+import * as UnityCatalog from "./internal/unityCatalog.ts"
 import { version } from "./internal/version.ts"
 import * as StreamOptions from "./StreamOptions.ts"
 import * as Table from "./Table.ts"
@@ -144,6 +145,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     (channel) => Effect.sync(() => channel.close())
   )
 
+  const http = yield* HttpClient.HttpClient
   let defaultProvider: HeadersProvider.HeadersProvider["Service"] | undefined
   if (options.clientId !== undefined || options.clientSecret !== undefined) {
     if (options.clientId === undefined || options.clientSecret === undefined) {
@@ -183,6 +185,26 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     return stream
   })
 
+  /** A table's Unity Catalog columns, read with the credentials of the stream that needs them. */
+  const describeTable = (table: string, headers: HeadersProvider.HeadersProvider["Service"]) =>
+    Effect.gen(function*() {
+      if (options.unityCatalogUrl === undefined || options.unityCatalogUrl.length === 0) {
+        return yield* ZerobusError.failInvalidArgument(
+          `unityCatalogUrl is required to describe ${table} from Unity Catalog`
+        )
+      }
+      const provided = HeadersProvider.reveal(yield* headers.getHeaders({ table, refresh: false }))
+      const authorization = provided.authorization
+      if (authorization === undefined) {
+        return yield* ZerobusError.failInvalidArgument("The headers provider gave no authorization header")
+      }
+      return yield* UnityCatalog.fetchColumns({
+        workspaceUrl: options.unityCatalogUrl,
+        authorization: Redacted.make(authorization),
+        table
+      }).pipe(Effect.provideService(HttpClient.HttpClient, http))
+    })
+
   const createStream = Effect.fn("Zerobus.createStream")(function*<A>(
     table: Table.Table<A>,
     createOptions?: CreateStreamOptions
@@ -200,7 +222,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         "No credentials: give the client clientId/clientSecret, provide a HeadersProvider, or pass headersProvider"
       )
     }
-    return yield* open(table, { ...streamOptions, recordType: table.recordType }, headers)
+    const resolved = table.resolve === undefined
+      ? table
+      : yield* table.resolve({ describeTable: (name) => describeTable(name, headers) })
+    return yield* open(resolved, { ...streamOptions, recordType: resolved.recordType }, headers)
   })
 
   const recreateStream = Effect.fn("Zerobus.recreateStream")(function*<A>(stream: ZerobusStream<A>) {

@@ -32,22 +32,12 @@ import type * as Delta from "../internal/delta/DeltaType.ts"
 import * as ProtoSchema from "../internal/delta/ProtoSchema.ts"
 import * as TypeText from "../internal/delta/TypeText.ts"
 import { parseTableName } from "../internal/endpoint.ts"
+import * as UnityCatalog from "../internal/unityCatalog.ts"
 import * as ZerobusError from "../ZerobusError.ts"
 import { fail, table, workspace } from "./common.ts"
 
 const TokenResponse = Schema.Struct({ access_token: Schema.String })
-const TableInfo = Schema.Struct({
-  columns: Schema.Array(Schema.Struct({
-    name: Schema.String,
-    type_text: Schema.String,
-    nullable: Schema.optional(Schema.Boolean)
-  }))
-})
-const UcError = Schema.Struct({ error_code: Schema.optional(Schema.String), message: Schema.optional(Schema.String) })
-
 const decodeToken = Schema.decodeUnknownEffect(Schema.fromJsonString(TokenResponse))
-const decodeTableInfo = Schema.decodeUnknownEffect(Schema.fromJsonString(TableInfo))
-const decodeUcError = Schema.decodeUnknownOption(Schema.fromJsonString(UcError))
 
 /**
  * The file name Databricks' generator derives from a table name: lower case, characters other
@@ -119,14 +109,6 @@ export const generate = (
 
 const failure = (message: string) => ZerobusError.invalidArgument(message)
 
-const httpFailure = (what: string, status: number, body: string) => {
-  const uc = decodeUcError(body)
-  const detail = Option.isSome(uc) && uc.value.message !== undefined
-    ? `${uc.value.error_code ?? "ERROR"}: ${uc.value.message}`
-    : body.slice(0, 500)
-  return failure(`${what} failed (HTTP ${status}): ${detail}`)
-}
-
 /**
  * A token by plain client credentials (`grant_type=client_credentials`, `scope=all-apis`), as
  * Databricks' schema tools request it.
@@ -149,43 +131,12 @@ export const fetchToken = Effect.fn("generateProto.fetchToken")(function*(option
   ).pipe(Effect.mapError((error) => failure(`OAuth token request to ${url} failed: ${error.message}`)))
   const body = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
   if (response.status < 200 || response.status >= 300) {
-    return yield* httpFailure("OAuth token request", response.status, body)
+    return yield* UnityCatalog.httpError("OAuth token request", response.status, body)
   }
   const token = yield* decodeToken(body).pipe(
     Effect.mapError(() => failure(`The token endpoint ${url} answered without an access_token`))
   )
   return Redacted.make(token.access_token)
-})
-
-/**
- * A table's columns from `GET {workspace}/api/2.1/unity-catalog/tables/{name}`.
- *
- * @since 0.1.0
- * @category unity catalog
- */
-export const fetchColumns = Effect.fn("generateProto.fetchColumns")(function*(options: {
-  readonly workspaceUrl: string
-  readonly token: Redacted.Redacted<string>
-  readonly table: string
-}) {
-  const client = yield* HttpClient.HttpClient
-  const url = `${options.workspaceUrl.replace(/\/+$/, "")}/api/2.1/unity-catalog/tables/${
-    encodeURIComponent(options.table)
-  }`
-  const response = yield* client.execute(
-    HttpClientRequest.get(url).pipe(
-      HttpClientRequest.bearerToken(options.token),
-      HttpClientRequest.setHeader("content-type", "application/json")
-    )
-  ).pipe(Effect.mapError((error) => failure(`Unity Catalog request to ${url} failed: ${error.message}`)))
-  const body = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
-  if (response.status < 200 || response.status >= 300) {
-    return yield* httpFailure(`Unity Catalog request for ${options.table}`, response.status, body)
-  }
-  const info = yield* decodeTableInfo(body).pipe(
-    Effect.mapError((error) => failure(`Unexpected Unity Catalog answer for ${options.table}: ${error.message}`))
-  )
-  return info.columns
 })
 
 const flags = {
@@ -216,7 +167,11 @@ export const command = Command.make("generate-proto", flags, (input) =>
     const name = parseTableName(input.table)
     if (ZerobusError.isZerobusError(name)) return yield* name
     const token = yield* fetchToken(input)
-    const columns = yield* fetchColumns({ workspaceUrl: input.workspaceUrl, token, table: name.full })
+    const columns = yield* UnityCatalog.fetchColumns({
+      workspaceUrl: input.workspaceUrl,
+      authorization: Redacted.make(`Bearer ${Redacted.value(token)}`),
+      table: name.full
+    })
     const schema = yield* TypeText.schemaFromColumns(columns).pipe(
       Effect.mapError((error) => failure(`Cannot map ${name.full} to protobuf: ${error.message}`))
     )
