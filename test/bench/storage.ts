@@ -4,7 +4,7 @@
  * JSON validation, rows kept in an array) in the same run. Reports records/s and the ack latency
  * (append → durable) p50/p99 per request.
  *
- * Run: node --import tsx test/support/delta/bench.ts [--seconds 3] [--writers 8] [--batch 100] [--flush-ms 1000]
+ * Run: npm run bench -- --case storage, or node --import tsx test/bench/storage.ts [--seconds 3] [--writers 8] [--batch 100] [--flush-ms 1000]
  * Or import {@link run} (the bench harness does).
  */
 import * as Effect from "effect/Effect"
@@ -13,10 +13,10 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
-import * as Delta from "../../../src/internal/delta/DeltaType.ts"
-import * as JsonRecord from "../../../src/internal/delta/JsonRecord.ts"
-import type * as Row from "../../../src/internal/delta/Row.ts"
-import * as DeltaTable from "../../../src/local/delta/DeltaTable.ts"
+import * as Delta from "../../src/internal/delta/DeltaType.ts"
+import * as JsonRecord from "../../src/internal/delta/JsonRecord.ts"
+import type * as Row from "../../src/internal/delta/Row.ts"
+import * as DeltaTable from "../../src/local/delta/DeltaTable.ts"
 
 /** Benchmark parameters. */
 export interface BenchOptions {
