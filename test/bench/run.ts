@@ -25,6 +25,7 @@
  *
  * See docs/performance.md for what each row means.
  */
+import * as Predicate from "effect/Predicate"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -91,7 +92,7 @@ const build = (): string => {
   // With --profile the build stays next to the profiles (its source maps name the .ts lines).
   const dir = profileDir === undefined
     ? fs.mkdtempSync(path.join(os.tmpdir(), "zerobus-bench-"))
-    : path.join(profileDir, "build")
+    : path.join(profileDir, "zerobus-bench-build")
   if (profileDir === undefined) {
     buildDir = dir
   } else {
@@ -152,8 +153,6 @@ const nextMessage = <A>(child: ChildProcess, ms: number, accept: (u: unknown) =>
     child.on("message", onMessage)
   })
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
-
 interface Server {
   readonly info: ServerInfo
   readonly cpuSeconds: () => Promise<number>
@@ -183,7 +182,7 @@ const startServer = async (scripts: Scripts): Promise<Server> => {
     child,
     60_000,
     (m): ServerInfo | undefined =>
-      isRecord(m) && m["type"] === "ready" && typeof m["endpoint"] === "string" &&
+      Predicate.isObject(m) && m["type"] === "ready" && typeof m["endpoint"] === "string" &&
         typeof m["workspaceUrl"] === "string" && typeof m["workspaceId"] === "string" &&
         typeof m["clientId"] === "string" && typeof m["clientSecret"] === "string"
         ? {
@@ -202,7 +201,7 @@ const startServer = async (scripts: Scripts): Promise<Server> => {
         child,
         10_000,
         (m) =>
-          isRecord(m) && m["type"] === "usage" && typeof m["cpuUser"] === "number" &&
+          Predicate.isObject(m) && m["type"] === "usage" && typeof m["cpuUser"] === "number" &&
             typeof m["cpuSystem"] === "number"
             ? (m["cpuUser"] + m["cpuSystem"]) / 1e6
             : undefined
@@ -273,7 +272,7 @@ const runCase = async (def: CaseDef, server: Server, scripts: Scripts): Promise<
   const serverCpu: { begin?: number; end?: number } = {}
   const machineCpu: { begin?: number | undefined; end?: number | undefined } = {}
   child.on("message", (m) => {
-    if (!isRecord(m) || m["type"] !== "section") return
+    if (!Predicate.isObject(m) || m["type"] !== "section") return
     const event = m["event"]
     if (event !== "begin" && event !== "end") return
     machineCpu[event] = machineBusySeconds()
