@@ -23,8 +23,10 @@ import type { ZerobusStream } from "../../src/ZerobusStream.ts"
 import { benchDescriptor, DISTINCT, jsonRecords, protoRecords, totalBytes } from "./fixtures.ts"
 import { type CaseInput, type Outcome, type Section, tableFor } from "./harness.ts"
 
-/** Section steps as Effects. */
+/** Starts the measured section (an Effect around `section.begin`). */
 export const begin = (section: Section) => Effect.promise(() => section.begin())
+
+/** Ends the measured section (an Effect around `section.end`). */
 export const end = (section: Section) => Effect.promise(() => section.end())
 
 /** The client layer for the benchmark server. */
