@@ -6,8 +6,11 @@
  * @internal
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf"
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire"
 import type * as grpc from "@grpc/grpc-js"
 import {
+  type CreateIngestStreamRequest,
+  CreateIngestStreamRequestSchema,
   type EphemeralStreamRequest,
   EphemeralStreamRequestSchema,
   type EphemeralStreamResponse,
@@ -72,4 +75,144 @@ export const serviceDefinition: grpc.ServiceDefinition<grpc.UntypedServiceImplem
     responseSerialize: encodeResponse,
     responseDeserialize: decodeResponse
   }
+}
+
+/**
+ * A client message as Zerobus Local reads it: `create_stream` decoded by protobuf-es, record
+ * requests as an envelope read by hand (offset, record kind and count; the records themselves only
+ * when asked: a storage that keeps nothing does not pay for turning them into strings).
+ */
+export type ServerRequest =
+  | { readonly case: "createStream"; readonly value: CreateIngestStreamRequest }
+  | {
+    readonly case: "ingest"
+    /** `ingest_record_batch` (true) or `ingest_record` (false). */
+    readonly batch: boolean
+    readonly offsetSet: boolean
+    readonly offsetId: bigint
+    /** The record kind, or undefined when the request carries no record or batch. */
+    readonly kind: RecordFormat | undefined
+    readonly count: number
+    /** The records (strings for JSON, bytes for protobuf); empty when not materialized. */
+    readonly records: ReadonlyArray<string> | ReadonlyArray<Uint8Array>
+  }
+  | { readonly case: undefined }
+
+const utf8 = (bytes: Uint8Array): string => asBuffer(bytes).toString("utf8")
+
+/** Reads the records of a `JsonRecordBatch` / `ProtoEncodedRecordBatch` (field 1, repeated). */
+interface Collected {
+  strings: Array<string>
+  bytes: Array<Uint8Array>
+  count: number
+}
+
+const readBatchRecords = (
+  reader: BinaryReader,
+  end: number,
+  kind: RecordFormat,
+  materialize: boolean,
+  into: Collected
+): void => {
+  while (reader.pos < end) {
+    const [field, wireType] = reader.tag()
+    if (field === 1 && wireType === WireType.LengthDelimited) {
+      const record = reader.bytes()
+      into.count++
+      if (materialize) {
+        if (kind === "json") into.strings.push(utf8(record))
+        else into.bytes.push(record)
+      }
+    } else {
+      reader.skip(wireType, field)
+    }
+  }
+}
+
+/**
+ * Decodes a client message for the server. Throws on malformed bytes, like protobuf-es. Within a
+ * oneof the last field read wins, and a repeated batch message merges, as protobuf specifies.
+ */
+export const decodeServerRequest = (bytes: Uint8Array, materialize: boolean): ServerRequest => {
+  const reader = new BinaryReader(bytes)
+  let result: ServerRequest = { case: undefined }
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag()
+    if (wireType !== WireType.LengthDelimited || field < 1 || field > 3) {
+      reader.skip(wireType, field)
+      continue
+    }
+    const length = reader.uint32()
+    const end = reader.pos + length
+    if (end > reader.len) throw new RangeError("premature end of message")
+    if (field === 1) {
+      result = {
+        case: "createStream",
+        value: fromBinary(CreateIngestStreamRequestSchema, bytes.subarray(reader.pos, end))
+      }
+      reader.pos = end
+      continue
+    }
+    const batch = field === 3
+    let offsetSet = false
+    let offsetId = 0n
+    let kind: RecordFormat | undefined
+    const into: Collected = {
+      strings: [],
+      bytes: [],
+      count: 0
+    }
+    if (result.case === "ingest" && result.batch === batch) {
+      // A repeated message field merges into the previous one.
+      offsetSet = result.offsetSet
+      offsetId = result.offsetId
+      kind = result.kind
+      into.count = result.count
+      for (const r of result.records) {
+        if (typeof r === "string") into.strings.push(r)
+        else into.bytes.push(r)
+      }
+    }
+    while (reader.pos < end) {
+      const [inner, innerType] = reader.tag()
+      if (inner === 1 && innerType === WireType.Varint) {
+        offsetSet = true
+        offsetId = BigInt(reader.int64())
+      } else if ((inner === 2 || inner === 3) && innerType === WireType.LengthDelimited) {
+        const next: RecordFormat = inner === 2 ? "proto" : "json"
+        if (next !== kind) {
+          into.strings = []
+          into.bytes = []
+          into.count = 0
+          kind = next
+        }
+        if (batch) {
+          const batchLength = reader.uint32()
+          readBatchRecords(reader, reader.pos + batchLength, next, materialize, into)
+        } else {
+          const record = reader.bytes()
+          into.strings = []
+          into.bytes = []
+          into.count = 1
+          if (materialize) {
+            if (next === "json") into.strings.push(utf8(record))
+            else into.bytes.push(record)
+          }
+        }
+      } else {
+        reader.skip(innerType, inner)
+      }
+    }
+    if (reader.pos !== end) throw new RangeError("premature end of message")
+    result = {
+      case: "ingest",
+      batch,
+      offsetSet,
+      offsetId,
+      kind,
+      count: into.count,
+      records: kind === "json" ? into.strings : into.bytes
+    }
+  }
+  return result
 }

@@ -44,6 +44,8 @@ export interface GrpcListenerOptions {
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined
   /** grpc-js' own receive limit; set above the protocol limit so the server can name the offset. */
   readonly maxReceiveBytes: number
+  /** Turn records into strings/bytes (false when the storage only counts them). */
+  readonly readsRecords: boolean
   /** Serves one call; must not throw. */
   readonly handle: (call: Call) => void
 }
@@ -87,7 +89,12 @@ export const make = (options: GrpcListenerOptions): Effect.Effect<GrpcListener, 
       "grpc.max_send_message_length": -1
     })
     server.addService(
-      { EphemeralStream: { ...serviceDefinition.EphemeralStream, requestDeserialize: deserializeIncoming } },
+      {
+        EphemeralStream: {
+          ...serviceDefinition.EphemeralStream,
+          requestDeserialize: (bytes: Buffer) => deserializeIncoming(bytes, options.readsRecords)
+        }
+      },
       { EphemeralStream: options.handle }
     )
     const injector = server.createConnectionInjector(credentials)

@@ -204,7 +204,10 @@ export interface OpenRequest {
  */
 export interface AppendRequest {
   readonly offset: number
+  /** The records; empty when the storage does not read them (`StorageInfo.readsRecords`). */
   readonly records: ReadonlyArray<string> | ReadonlyArray<Uint8Array>
+  /** How many records the request carries. */
+  readonly count: number
   readonly batch: boolean
 }
 
@@ -270,6 +273,11 @@ export interface TableSummary {
 export interface StorageInfo {
   /** `memory`, `discard`, `delta` (or another backend's name). */
   readonly kind: string
+  /**
+   * Whether `append` reads the records. A backend that only counts them (discard) says `false`,
+   * and the server then skips turning records into strings.
+   */
+  readonly readsRecords: boolean
   /** The data directory of a backend that writes files (absolute). */
   readonly dataDir: string | undefined
 }
@@ -529,7 +537,7 @@ export const makeMemory: Effect.Effect<Storage["Service"]> = Effect.sync(() => {
     )
 
   return Storage.of({
-    info: { kind: "memory", dataDir: undefined },
+    info: { kind: "memory", dataDir: undefined, readsRecords: true },
     open: (request) =>
       Effect.suspend(() => {
         const table = declared.get(request.table.toLowerCase())
@@ -576,7 +584,7 @@ export const makeDiscard: Effect.Effect<Storage["Service"]> = Effect.sync(() => 
     return false
   })
   return Storage.of({
-    info: { kind: "discard", dataDir: undefined },
+    info: { kind: "discard", dataDir: undefined, readsRecords: false },
     open: (request) =>
       Effect.sync(() => {
         let count = counts.get(request.table)
@@ -587,7 +595,7 @@ export const makeDiscard: Effect.Effect<Storage["Service"]> = Effect.sync(() => 
         const counter = count
         return {
           append: (req) => {
-            counter.records += req.records.length
+            counter.records += req.count
             return durable
           }
         }

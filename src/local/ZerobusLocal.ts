@@ -228,6 +228,7 @@ export const make = Effect.fn("ZerobusLocal.make")(function*(options?: Options) 
     port: config.port,
     tls,
     maxReceiveBytes: Math.max(2 * config.maxRequestBytes, config.maxRequestBytes + 16 * 1024 * 1024),
+    readsRecords: storage.info.readsRecords,
     handle: serveCall
   })
   const workspaceIds = LocalConfig.acceptedWorkspaceIds(config, listener.endpoint, listener.port)

@@ -68,3 +68,84 @@ describe("wire protocol", () => {
     assert.strictEqual(decoded.payload.case, "ingestRecordBatch")
   })
 })
+
+describe("server request decoding", () => {
+  const prng = (seed: number) => () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed / 0x7fffffff
+  }
+
+  it("reads record requests like protobuf-es, with or without materializing the records", () => {
+    const next = prng(7)
+    for (let round = 0; round < 200; round++) {
+      const json = next() < 0.5
+      const count = 1 + Math.floor(next() * 20)
+      const offsetId = BigInt(Math.floor(next() * 2 ** 40))
+      const strings = Array.from({ length: count }, (_, i) => `{"i":${i},"s":"${"é".repeat(i)}"}`)
+      const bytes = strings.map((s) => new TextEncoder().encode(s))
+      const batch = count > 1 || next() < 0.3
+      const message = create(Protocol.EphemeralStreamRequestSchema, {
+        payload: batch
+          ? {
+            case: "ingestRecordBatch",
+            value: {
+              offsetId,
+              batch: json
+                ? { case: "jsonBatch", value: { records: strings } }
+                : { case: "protoEncodedBatch", value: { records: bytes } }
+            }
+          }
+          : {
+            case: "ingestRecord",
+            value: {
+              offsetId,
+              record: json
+                ? { case: "jsonRecord", value: strings[0]! }
+                : { case: "protoEncodedRecord", value: bytes[0]! }
+            }
+          }
+      })
+      const encoded = Protocol.encodeRequest(message)
+      const full = Protocol.decodeServerRequest(encoded, true)
+      const counted = Protocol.decodeServerRequest(encoded, false)
+      const expected = {
+        case: "ingest" as const,
+        batch,
+        offsetSet: true,
+        offsetId,
+        kind: json ? "json" as const : "proto" as const,
+        count: batch ? count : 1
+      }
+      assert.deepStrictEqual({ ...full, records: undefined }, { ...expected, records: undefined })
+      assert.deepStrictEqual(
+        full.case === "ingest" ? full.records : [],
+        json ? strings.slice(0, expected.count) : bytes.slice(0, expected.count)
+      )
+      assert.deepStrictEqual({ ...counted, records: undefined }, { ...expected, records: undefined })
+      assert.deepStrictEqual(counted.case === "ingest" ? counted.records : undefined, [])
+    }
+  })
+
+  it("reads create_stream with protobuf-es, reports missing fields, refuses malformed bytes", () => {
+    const create_ = Protocol.decodeServerRequest(
+      Protocol.encodeRequest(create(Protocol.EphemeralStreamRequestSchema, {
+        payload: { case: "createStream", value: { tableName: "c.s.t", recordType: Protocol.RecordType.JSON } }
+      })),
+      true
+    )
+    assert.strictEqual(create_.case === "createStream" ? create_.value.tableName : "", "c.s.t")
+    assert.deepStrictEqual(Protocol.decodeServerRequest(new Uint8Array(0), true), { case: undefined })
+    const noOffset = Protocol.decodeServerRequest(new Uint8Array([0x12, 0x00]), true)
+    assert.deepStrictEqual(noOffset, {
+      case: "ingest",
+      batch: false,
+      offsetSet: false,
+      offsetId: 0n,
+      kind: undefined,
+      count: 0,
+      records: []
+    })
+    assert.throws(() => Protocol.decodeServerRequest(new Uint8Array([0x1a, 0x05, 0x08]), true))
+    assert.throws(() => Protocol.decodeServerRequest(new Uint8Array([0x1a, 0x03, 0x08, 0x01, 0x1a]), true))
+  })
+})

@@ -292,7 +292,7 @@ layer(clientLayer().pipe(Layer.provideMerge(ZerobusLocal.layer(quiet))), { exclu
         yield* jsonStream.flush
         assert.deepStrictEqual(yield* local.schema(json), Option.none())
         assert.deepStrictEqual(yield* local.tableLocation(json), Option.none())
-        assert.deepStrictEqual(local.storage, { kind: "memory", dataDir: undefined })
+        assert.deepStrictEqual(local.storage, { kind: "memory", dataDir: undefined, readsRecords: true })
       }).pipe(Effect.scoped))
   }
 )
@@ -312,7 +312,7 @@ describe("Promise API with Delta storage", () => {
         ),
         (h) => Effect.promise(() => h.stop())
       )
-      assert.deepStrictEqual(handle.storage, { kind: "delta", dataDir })
+      assert.deepStrictEqual(handle.storage, { kind: "delta", dataDir, readsRecords: true })
       assert.strictEqual(yield* Effect.promise(() => handle.declareTable(table, "id BIGINT")), false)
       assert.strictEqual(yield* Effect.promise(() => handle.declareTable("main.promise.other", "x STRING")), true)
       const location = yield* Effect.promise(() => handle.tableLocation(table))

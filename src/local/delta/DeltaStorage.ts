@@ -117,7 +117,7 @@ export const fromStore = (
   }
 
   return Storage.Storage.of({
-    info: { kind: "delta", dataDir: store.dataDir },
+    info: { kind: "delta", dataDir: store.dataDir, readsRecords: true },
 
     open: (request) =>
       Effect.gen(function*() {

@@ -18,14 +18,12 @@ import * as Queue from "effect/Queue"
 import * as Crypto from "node:crypto"
 import {
   CreateIngestStreamRequestSchema,
-  decodeRequest,
-  type EphemeralStreamRequest,
+  decodeServerRequest,
   type EphemeralStreamResponse,
   EphemeralStreamResponseSchema,
-  IngestRecordBatchRequestSchema,
-  IngestRecordRequestSchema,
   type RecordFormat,
   RecordType,
+  type ServerRequest,
   TABLE_NAME_HEADER
 } from "../../internal/protocol.ts"
 import { type Auth, isTableName } from "../Auth.ts"
@@ -50,13 +48,16 @@ export interface SessionEnv {
 
 /** A request as grpc-js hands it over: decoded, or why it could not be. */
 export type Incoming =
-  | { readonly _tag: "Message"; readonly message: EphemeralStreamRequest; readonly size: number }
+  | { readonly _tag: "Message"; readonly request: ServerRequest; readonly size: number }
   | { readonly _tag: "Malformed"; readonly size: number; readonly error: string }
 
-/** grpc-js request deserializer that never throws and keeps the request size. */
-export const deserializeIncoming = (bytes: Buffer): Incoming => {
+/**
+ * grpc-js request deserializer that never throws and keeps the request size. Records are turned
+ * into strings/bytes only when `readsRecords` (the storage needs them).
+ */
+export const deserializeIncoming = (bytes: Buffer, readsRecords: boolean): Incoming => {
   try {
-    return { _tag: "Message", message: decodeRequest(bytes), size: bytes.length }
+    return { _tag: "Message", request: decodeServerRequest(bytes, readsRecords), size: bytes.length }
   } catch (error) {
     return { _tag: "Malformed", size: bytes.length, error: error instanceof Error ? error.message : String(error) }
   }
@@ -331,9 +332,13 @@ const open = Effect.fnUntraced(function*(env: SessionEnv, call: Call, state: Sta
       )
     )
   )
-  const payload = first.message.payload
+  const payload = first.request
   if (payload.case !== "createStream") {
-    return yield* invalid(`the first request must be create_stream, got ${payload.case ?? "an empty request"}`)
+    return yield* invalid(
+      `the first request must be create_stream, got ${
+        payload.case === "ingest" ? (payload.batch ? "ingestRecordBatch" : "ingestRecord") : "an empty request"
+      }`
+    )
   }
   const request = payload.value
   if (!isFieldSet(request, CreateIngestStreamRequestSchema.field.tableName) || request.tableName === "") {
@@ -567,43 +572,16 @@ const ingest = Effect.fnUntraced(function*(
     if (item._tag === "Malformed") {
       return yield* invalid(`request after offset ${expected - 1} is not an EphemeralStreamRequest (${item.error})`)
     }
-    const payload = item.message.payload
-    let offsetSet: boolean
-    let offsetId: bigint
-    let records: ReadonlyArray<string> | ReadonlyArray<Uint8Array>
-    let kind: RecordFormat
-    let batch: boolean
-    switch (payload.case) {
-      case "createStream":
-        return yield* invalid(`create_stream sent twice (after offset ${expected - 1}); a call carries one stream`)
-      case undefined:
-        return yield* invalid(`request after offset ${expected - 1} has no payload`)
-      case "ingestRecord": {
-        const request = payload.value
-        offsetSet = isFieldSet(request, IngestRecordRequestSchema.field.offsetId)
-        offsetId = request.offsetId
-        const record = request.record
-        if (record.case === undefined) {
-          return yield* invalid(`offset ${offsetId}: ingest_record carries no record`)
-        }
-        kind = record.case === "jsonRecord" ? "json" : "proto"
-        records = record.case === "jsonRecord" ? [record.value] : [record.value]
-        batch = false
-        break
-      }
-      case "ingestRecordBatch": {
-        const request = payload.value
-        offsetSet = isFieldSet(request, IngestRecordBatchRequestSchema.field.offsetId)
-        offsetId = request.offsetId
-        const content = request.batch
-        if (content.case === undefined) {
-          return yield* invalid(`offset ${offsetId}: ingest_record_batch carries no batch`)
-        }
-        kind = content.case === "jsonBatch" ? "json" : "proto"
-        records = content.value.records
-        batch = true
-        break
-      }
+    const payload = item.request
+    if (payload.case === "createStream") {
+      return yield* invalid(`create_stream sent twice (after offset ${expected - 1}); a call carries one stream`)
+    }
+    if (payload.case === undefined) return yield* invalid(`request after offset ${expected - 1} has no payload`)
+    const { batch, count, kind, offsetId, offsetSet, records } = payload
+    if (kind === undefined) {
+      return yield* invalid(
+        `offset ${offsetId}: ${batch ? "ingest_record_batch carries no batch" : "ingest_record carries no record"}`
+      )
     }
     if (!offsetSet) return yield* invalid(`request ${expected} has no offset_id (expected ${expected})`)
     if (offsetId !== BigInt(expected)) {
@@ -624,16 +602,16 @@ const ingest = Effect.fnUntraced(function*(
         } stream`
       )
     }
-    if (records.length === 0) return yield* invalid(`offset ${offset}: the batch holds no records`)
-    recorder.request(offset, records.length)
-    const durable = yield* writer.append({ offset, records, batch }).pipe(
+    if (count === 0) return yield* invalid(`offset ${offset}: the batch holds no records`)
+    recorder.request(offset, count)
+    const durable = yield* writer.append({ offset, records, count, batch }).pipe(
       Effect.mapError((error) => storageRefusal(error, offset))
     )
     const receivedAt = faults.ackDelay === undefined ? 0 : yield* Clock.currentTimeMillis
     Queue.offerUnsafe(acks, {
       _tag: "Request",
       offset,
-      records: records.length,
+      records: count,
       receivedAt,
       durable: isExitOf(durable) ? durable : yield* Effect.forkChild(durable)
     })

@@ -142,7 +142,7 @@ describe("Zerobus Local with Delta storage, through the client", () => {
         { storage: { dataDir, flushInterval: "1 hour" }, tables: { [jsonTable]: allTypes, [protoTable]: allTypes } },
         Effect.gen(function*() {
           const local = yield* Local
-          assert.deepStrictEqual(local.storage, { kind: "delta", dataDir })
+          assert.deepStrictEqual(local.storage, { kind: "delta", dataDir, readsRecords: true })
           const json = yield* Zerobus.createStream(Table.json(jsonTable))
           const [first, ...rest] = allTypesRecords.map(([record]) => record)
           yield* json.ingest(first!)
