@@ -8,13 +8,24 @@
  */
 import type { Payload } from "./wire.ts"
 
-/** Several records ingested by one `ingestBatch` call: one logical offset, acknowledged together. */
+/**
+ * Several records ingested by one `ingestBatch` call: one logical offset, acknowledged together.
+ * `bound` is an upper bound of their bytes on the wire; `estimate` the sum of their
+ * `entryEstimate`s (the room the encoder allocates first).
+ */
 export class Batch {
   constructor(
     readonly payloads: ReadonlyArray<Payload>,
-    readonly lengths: ReadonlyArray<number>,
-    readonly bytes: number
+    readonly bound: number,
+    readonly estimate: number
   ) {}
+}
+
+/** `size` empty slots (a power of two). */
+const emptySlots = (size: number): Array<Item | undefined> => {
+  const slots: Array<Item | undefined> = []
+  slots.length = size
+  return slots.fill(undefined)
 }
 
 /** A request: one record, or a batch. */
@@ -25,7 +36,7 @@ export const recordCount = (item: Item): number => item instanceof Batch ? item.
 
 /** A growable ring buffer of requests. */
 export class Ledger {
-  private items: Array<Item | undefined> = Array.from({ length: 16 }, () => undefined)
+  private items: Array<Item | undefined> = emptySlots(1024)
   private head = 0
   /** Number of requests held. */
   size = 0
@@ -58,7 +69,7 @@ export class Ledger {
 
   /**
    * Drops every request with an offset up to `offset` (acknowledged); returns the number of
-   * records dropped.
+   * requests and records dropped.
    */
   dropThrough(offset: number): { readonly requests: number; readonly records: number } {
     const requests = Math.min(this.size, offset - this.first + 1)
@@ -87,8 +98,11 @@ export class Ledger {
   }
 
   private grow(): void {
-    const next: Array<Item | undefined> = Array.from({ length: this.items.length * 2 }, () => undefined)
-    for (let i = 0; i < this.size; i++) next[i] = this.at(i)
+    const capacity = this.items.length
+    const next = emptySlots(capacity * 2)
+    const tail = capacity - this.head
+    for (let i = 0; i < tail; i++) next[i] = this.items[this.head + i]
+    for (let i = tail; i < this.size; i++) next[i] = this.items[i - tail]
     this.items = next
     this.head = 0
   }

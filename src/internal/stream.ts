@@ -43,7 +43,15 @@ import {
   TABLE_NAME_HEADER
 } from "./protocol.ts"
 import { creationRetryPolicy } from "./retry.ts"
-import { encodeCreateStream, encodeIngest, type Payload, payloadBytes } from "./wire.ts"
+import {
+  BufferPool,
+  encodeCreateStream,
+  encodeMessage,
+  entryEstimate,
+  type Payload,
+  payloadBound,
+  payloadBytes
+} from "./wire.ts"
 
 /** What a stream needs from its SDK. */
 export interface StreamDeps<A> {
@@ -347,7 +355,7 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
   }
 
   const payloads: Array<Payload> = []
-  const lengths: Array<number> = []
+  const pool = new BufferPool()
   const maxRecords = coalesce === false ? 1 : coalesce.maxRecords
   const maxBytes = coalesce === false ? 0 : coalesce.maxBytes
 
@@ -356,38 +364,40 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
     pumpScheduled = false
     const c = conn
     let messages = 0
-    let records = 0
     while (ready(c) && ledger.sent < ledger.size) {
-      payloads.length = 0
-      lengths.length = 0
+      // Sizes are upper bounds (3 bytes per UTF-16 unit), so a message never exceeds the limit.
       let bytes = 0
+      let room = 0
       let taken = 0
+      let count = 0
       while (ledger.sent + taken < ledger.size) {
         const item = ledger.at(ledger.sent + taken)
-        const itemRecords = recordCount(item)
-        const itemBytes = item instanceof Batch ? item.bytes : payloadBytes(item)
-        if (taken > 0 && (payloads.length + itemRecords > maxRecords || bytes + itemBytes > maxBytes)) break
         if (item instanceof Batch) {
-          for (let i = 0; i < item.payloads.length; i++) {
-            payloads.push(item.payloads[i]!)
-            lengths.push(item.lengths[i]!)
-          }
+          if (taken > 0 && (count + item.payloads.length > maxRecords || bytes + item.bound > maxBytes)) break
+          for (let i = 0; i < item.payloads.length; i++) payloads[count++] = item.payloads[i]!
+          bytes += item.bound
+          room += item.estimate
         } else {
-          payloads.push(item)
-          lengths.push(itemBytes)
+          const itemBytes = payloadBound(item)
+          if (taken > 0 && (count + 1 > maxRecords || bytes + itemBytes > maxBytes)) break
+          payloads[count++] = item
+          bytes += itemBytes
+          room += entryEstimate(item)
         }
-        bytes += itemBytes
         taken++
         if (coalesce === false) break
       }
-      const buffer = encodeIngest(c.nextPhysical, table.recordType, payloads, lengths)
+      const first = ledger.at(ledger.sent)
+      // A message holding exactly one batch reads the batch's own array.
+      const records = taken === 1 && first instanceof Batch ? first.payloads : payloads
+      const encoded = encodeMessage(pool, c.nextPhysical, table.recordType, records, count, room)
+      // Slots of `payloads` past `count` keep earlier records until overwritten (at most maxRecords).
       ledger.sent += taken
       c.nextPhysical++
       c.inflightLast.push(ledger.first + ledger.sent - 1)
       c.inflightSentAt.push(now())
       messages++
-      records += payloads.length
-      if (!c.call.write(buffer)) {
+      if (!c.call.write(encoded.message, () => pool.release(encoded.buffer))) {
         c.writable = false
         c.call.once("drain", () => {
           c.writable = true
@@ -407,7 +417,6 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
         ingestedSinceReport = 0
       }
       requestsInFlight.updateUnsafe(ledger.size, context)
-      if (c !== undefined && c.inflight === messages) c.signal()
     }
   }
 
@@ -619,26 +628,33 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
     })
 
   const toBatch = (records: Iterable<A>): Batch | ZerobusError.ZerobusError | undefined => {
+    const input: ReadonlyArray<A> = Array.isArray(records) ? records : Array.from(records)
+    if (input.length === 0) return undefined
     const encoded: Array<Payload> = []
-    const sizes: Array<number> = []
-    let bytes = 0
-    for (const record of records) {
-      const payload = table.encode(record)
+    encoded.length = input.length
+    let bound = 0
+    let estimate = 0
+    for (let i = 0; i < input.length; i++) {
+      const payload = table.encode(input[i]!)
       if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
-        return ZerobusError.invalidArgument(`Record ${encoded.length} of the batch: ${payload.reason.message}`)
+        return ZerobusError.invalidArgument(`Record ${i} of the batch: ${payload.reason.message}`)
       }
-      const size = payloadBytes(payload)
-      encoded.push(payload)
-      sizes.push(size)
-      bytes += size
+      encoded[i] = payload
+      bound += payloadBound(payload)
+      estimate += entryEstimate(payload)
     }
-    if (encoded.length === 0) return undefined
-    if (bytes > maxRequestBytes) {
-      return ZerobusError.invalidArgument(
-        `Batch of ${bytes} bytes exceeds the request limit of ${maxRequestBytes} bytes; split it`
-      )
+    if (bound > maxRequestBytes) {
+      // Only large batches are measured exactly.
+      let bytes = 0
+      for (const payload of encoded) bytes += payloadBytes(payload)
+      if (bytes > maxRequestBytes) {
+        return ZerobusError.invalidArgument(
+          `Batch of ${bytes} bytes exceeds the request limit of ${maxRequestBytes} bytes; split it`
+        )
+      }
+      bound = maxRequestBytes
     }
-    return new Batch(encoded, sizes, bytes)
+    return new Batch(encoded, bound, estimate)
   }
 
   const ingestBatch = (records: Iterable<A>): Effect.Effect<Option.Option<number>, ZerobusError.ZerobusError> =>

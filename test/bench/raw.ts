@@ -51,9 +51,6 @@ export const perMessage = (variant: string): number => {
  */
 export const encodeAll = (format: Format, records: number, per: number, framed = false): Encoded => {
   const fixtures: ReadonlyArray<Payload> = format === "json" ? jsonRecords : protoRecords
-  const lengths = format === "json"
-    ? jsonRecords.map((record) => Buffer.byteLength(record, "utf8"))
-    : protoRecords.map((record) => record.byteLength)
   const messages = Math.ceil(records / per)
   // Upper bound: payloads, 6 bytes of framing per record, 24 per message.
   const slab = Buffer.allocUnsafe(totalBytes(format, records) + records * 6 + messages * 29)
@@ -63,13 +60,9 @@ export const encodeAll = (format: Format, records: number, per: number, framed =
   for (let m = 0; m < messages; m++) {
     const count = Math.min(per, records - record)
     const payloads: Array<Payload> = []
-    const sizes: Array<number> = []
-    for (let i = 0; i < count; i++) {
-      payloads.push(fixtures[(record + i) % DISTINCT]!)
-      sizes.push(lengths[(record + i) % DISTINCT]!)
-    }
+    for (let i = 0; i < count; i++) payloads.push(fixtures[(record + i) % DISTINCT]!)
     record += count
-    const buffer = encodeIngest(m, format, payloads, sizes)
+    const buffer = encodeIngest(m, format, payloads)
     if (framed) {
       slab[position] = 0 // not compressed
       slab.writeUInt32BE(buffer.length, position + 1)

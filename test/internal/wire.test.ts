@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf"
 import { assert, describe, it } from "@effect/vitest"
 import { EphemeralStreamRequestSchema } from "../../src/internal/protocol.ts"
-import { encodeIngest, type Payload, payloadBytes } from "../../src/internal/wire.ts"
+import { BufferPool, encodeIngest, encodeMessage, entryEstimate, type Payload } from "../../src/internal/wire.ts"
 
 const reference = (offset: number, format: "json" | "proto", payloads: ReadonlyArray<Payload>): Uint8Array => {
   const offsetId = BigInt(offset)
@@ -39,7 +39,7 @@ const reference = (offset: number, format: "json" | "proto", payloads: ReadonlyA
 }
 
 const encode = (offset: number, format: "json" | "proto", payloads: ReadonlyArray<Payload>) =>
-  encodeIngest(offset, format, payloads, payloads.map(payloadBytes))
+  encodeIngest(offset, format, payloads)
 
 // A small deterministic generator (no Math.random: failures must reproduce).
 const prng = (seed: number) => () => {
@@ -77,11 +77,48 @@ describe("wire encoding", () => {
     }
   })
 
+  it("matches protobuf-es at every string length where the length prefix changes size", () => {
+    const kinds = ["a", "é", "中", "\u{1F600}"]
+    for (const kind of kinds) {
+      for (const units of [0, 1, 42, 43, 44, 127, 128, 129, 5461, 5462, 16383, 16384, 16385, 60_000]) {
+        const text = kind.repeat(Math.ceil(units / kind.length)).slice(0, units)
+        for (const payloads of [[text], [text, "x"], ["x", text, text]]) {
+          assert.deepStrictEqual(
+            new Uint8Array(encode(units, "json", payloads)),
+            reference(units, "json", payloads),
+            `${JSON.stringify(kind)} × ${units}`
+          )
+        }
+      }
+    }
+  })
+
   it("encodes empty records and offset 0", () => {
     assert.deepStrictEqual(new Uint8Array(encode(0, "json", [""])), reference(0, "json", [""]))
     assert.deepStrictEqual(
       new Uint8Array(encode(0, "proto", [new Uint8Array(0), new Uint8Array(0)])),
       reference(0, "proto", [new Uint8Array(0), new Uint8Array(0)])
     )
+  })
+})
+
+describe("pooled messages", () => {
+  it("messages built in reused buffers match protobuf-es, multi-byte strings included", () => {
+    const pool = new BufferPool()
+    const heavy = "中".repeat(30_000) // 3 bytes per unit: overflows the first estimate
+    const cases: ReadonlyArray<ReadonlyArray<Payload>> = [
+      Array.from({ length: 1000 }, (_, i) => `{"i":${i},"pad":"${"x".repeat(200)}"}`),
+      ["{\"one\":1}"],
+      [heavy, "x", heavy],
+      Array.from({ length: 500 }, (_, i) => "é".repeat(i))
+    ]
+    for (let round = 0; round < 3; round++) {
+      for (const [k, payloads] of cases.entries()) {
+        const room = payloads.reduce((n, p) => n + entryEstimate(p), 0)
+        const encoded = encodeMessage(pool, round * 1000 + k, "json", payloads, payloads.length, room)
+        assert.deepStrictEqual(new Uint8Array(encoded.message), reference(round * 1000 + k, "json", payloads))
+        pool.release(encoded.buffer)
+      }
+    }
   })
 })
