@@ -87,6 +87,44 @@ describe("chaos", () => {
   )
 
   it.live(
+    "batches of varying sizes survive drops and failures; replayed batches keep their exact bytes",
+    () =>
+      Effect.gen(function*() {
+        const n = 60_000
+        const table = uniqueTable("chaos")
+        const local = yield* ZerobusLocal.ZerobusLocal
+        const next = prng(424242)
+        const steps: Array<Faults.FaultStepInput> = []
+        for (let i = 0; i < 6; i++) {
+          const after = 1 + Math.floor(next() * 40)
+          steps.push(
+            next() < 0.5 ? Faults.dropConnection(after) : Faults.failStream(after, "UNAVAILABLE", `chaos ${i}`)
+          )
+        }
+        yield* local.inject(table, steps)
+        const stream = yield* Zerobus.createStream(Table.json(table), {
+          recoveryBackoff: 20,
+          recoveryRetries: 20,
+          coalesce: { maxRecords: 500 }
+        })
+        let id = 0
+        while (id < n) {
+          const size = Math.min(n - id, 1 + Math.floor(next() * 400))
+          const first = id
+          yield* stream.ingestBatch(Array.from({ length: size }, (_, i) => record(first + i)))
+          id += size
+        }
+        yield* stream.close
+        const duplicates = checkStored(yield* local.records(table), n)
+        console.log(`chaos (batches): ${n} records, ${steps.length} faults, ${duplicates} duplicates`)
+        assert.deepStrictEqual(yield* local.pendingFaults, {})
+      }).pipe(Effect.scoped, Effect.provide(clientLayer().pipe(Layer.provideMerge(ZerobusLocal.layer(quiet))))),
+    {
+      timeout: 120_000
+    }
+  )
+
+  it.live(
     "a server restarted on the same ports mid-ingest: the client recovers and the run completes",
     () =>
       Effect.gen(function*() {
