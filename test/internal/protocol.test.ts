@@ -39,7 +39,7 @@ describe("wire protocol", () => {
         value: { tableName: "c.s.t", recordType: Protocol.RecordType.JSON }
       }
     }))
-    // field 1 (create_stream, length-delimited) { field 1 "c.s.t", field 4 varint 2 }
+    // field 1 (createdstream, length-delimited) { field 1 "c.s.t", field 4 varint 2 }
     assert.deepStrictEqual([...bytes], [0x0a, 0x09, 0x0a, 0x05, 0x63, 0x2e, 0x73, 0x2e, 0x74, 0x20, 0x02])
     const batch = Protocol.encodeRequest(create(Protocol.EphemeralStreamRequestSchema, {
       payload: {
@@ -69,11 +69,13 @@ describe("wire protocol", () => {
   })
 })
 
+/** Deterministic pseudo-random numbers (failures must reproduce). */
+const prng = (seed: number) => () => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff
+  return seed / 0x7fffffff
+}
+
 describe("server request decoding", () => {
-  const prng = (seed: number) => () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff
-    return seed / 0x7fffffff
-  }
 
   it("reads record requests like protobuf-es, with or without materializing the records", () => {
     const next = prng(7)
@@ -126,14 +128,14 @@ describe("server request decoding", () => {
     }
   })
 
-  it("reads create_stream with protobuf-es, reports missing fields, refuses malformed bytes", () => {
-    const create_ = Protocol.decodeServerRequest(
+  it("reads createdstream with protobuf-es, reports missing fields, refuses malformed bytes", () => {
+    const created = Protocol.decodeServerRequest(
       Protocol.encodeRequest(create(Protocol.EphemeralStreamRequestSchema, {
         payload: { case: "createStream", value: { tableName: "c.s.t", recordType: Protocol.RecordType.JSON } }
       })),
       true
     )
-    assert.strictEqual(create_.case === "createStream" ? create_.value.tableName : "", "c.s.t")
+    assert.strictEqual(created.case === "createStream" ? created.value.tableName : "", "c.s.t")
     assert.deepStrictEqual(Protocol.decodeServerRequest(new Uint8Array(0), true), { case: undefined })
     const noOffset = Protocol.decodeServerRequest(new Uint8Array([0x12, 0x00]), true)
     assert.deepStrictEqual(noOffset, {
