@@ -39,7 +39,7 @@ describe("wire protocol", () => {
         value: { tableName: "c.s.t", recordType: Protocol.RecordType.JSON }
       }
     }))
-    // field 1 (createdstream, length-delimited) { field 1 "c.s.t", field 4 varint 2 }
+    // field 1 (create_stream, length-delimited) { field 1 "c.s.t", field 4 varint 2 }
     assert.deepStrictEqual([...bytes], [0x0a, 0x09, 0x0a, 0x05, 0x63, 0x2e, 0x73, 0x2e, 0x74, 0x20, 0x02])
     const batch = Protocol.encodeRequest(create(Protocol.EphemeralStreamRequestSchema, {
       payload: {
@@ -76,7 +76,6 @@ const prng = (seed: number) => () => {
 }
 
 describe("server request decoding", () => {
-
   it("reads record requests like protobuf-es, with or without materializing the records", () => {
     const next = prng(7)
     for (let round = 0; round < 200; round++) {
@@ -128,7 +127,7 @@ describe("server request decoding", () => {
     }
   })
 
-  it("reads createdstream with protobuf-es, reports missing fields, refuses malformed bytes", () => {
+  it("reads create_stream with protobuf-es, reports missing fields, refuses malformed bytes", () => {
     const created = Protocol.decodeServerRequest(
       Protocol.encodeRequest(create(Protocol.EphemeralStreamRequestSchema, {
         payload: { case: "createStream", value: { tableName: "c.s.t", recordType: Protocol.RecordType.JSON } }
