@@ -144,6 +144,9 @@ const unexpected = (message: string) =>
 
 const flatten = (item: Item): ReadonlyArray<EncodedRecord> => item instanceof Batch ? item.payloads : [item]
 
+const isPayload = (u: Payload | ZerobusError.ZerobusError): u is Payload =>
+  typeof u === "string" || u instanceof Uint8Array
+
 const isAuthError = (error: ZerobusError.ZerobusError): boolean =>
   error.reason._tag === "Unauthenticated" || error.reason._tag === "PermissionDenied"
 
@@ -630,23 +633,21 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
   const toBatch = (records: Iterable<A>): Batch | ZerobusError.ZerobusError | undefined => {
     const input: ReadonlyArray<A> = Array.isArray(records) ? records : Array.from(records)
     if (input.length === 0) return undefined
-    const encoded: Array<Payload> = []
-    encoded.length = input.length
+    const encoded: Array<Payload | ZerobusError.ZerobusError> = input.map(table.encode)
     let bound = 0
     let estimate = 0
-    for (let i = 0; i < input.length; i++) {
-      const payload = table.encode(input[i]!)
-      if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
+    for (let i = 0; i < encoded.length; i++) {
+      const payload = encoded[i]!
+      if (!isPayload(payload)) {
         return ZerobusError.invalidArgument(`Record ${i} of the batch: ${payload.reason.message}`)
       }
-      encoded[i] = payload
       bound += payloadBound(payload)
       estimate += entryEstimate(payload)
     }
     if (bound > maxRequestBytes) {
       // Only large batches are measured exactly.
       let bytes = 0
-      for (const payload of encoded) bytes += payloadBytes(payload)
+      for (const payload of encoded) bytes += isPayload(payload) ? payloadBytes(payload) : 0
       if (bytes > maxRequestBytes) {
         return ZerobusError.invalidArgument(
           `Batch of ${bytes} bytes exceeds the request limit of ${maxRequestBytes} bytes; split it`
@@ -654,7 +655,8 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
       }
       bound = maxRequestBytes
     }
-    return new Batch(encoded, bound, estimate)
+    // Every entry was checked above; `every` narrows the array's type without copying it.
+    return encoded.every(isPayload) ? new Batch(encoded, bound, estimate) : undefined
   }
 
   const ingestBatch = (records: Iterable<A>): Effect.Effect<Option.Option<number>, ZerobusError.ZerobusError> =>
