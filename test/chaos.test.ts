@@ -11,14 +11,9 @@ import * as Zerobus from "../src/Zerobus.ts"
 import * as ZerobusMetrics from "../src/ZerobusMetrics.ts"
 import { clientLayer } from "./support/client.ts"
 import { quiet, uniqueTable } from "./support/local.ts"
+import { prng } from "./support/prng.ts"
 
 const record = (id: number) => `{"id":${id},"payload":"record ${id} of the chaos run"}`
-
-/** Deterministic pseudo-random numbers (failures must reproduce). */
-const prng = (seed: number) => () => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff
-  return seed / 0x7fffffff
-}
 
 /** Checks what the server stored against ids 0..n-1; returns the number of duplicates. */
 const checkStored = (stored: ReadonlyArray<Storage.StoredRecord>, n: number): number => {

@@ -5,6 +5,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Protocol from "../../src/internal/protocol.ts"
+import { prng } from "../support/prng.ts"
 
 const root = path.resolve(import.meta.dirname, "../..")
 
@@ -68,12 +69,6 @@ describe("wire protocol", () => {
     assert.strictEqual(decoded.payload.case, "ingestRecordBatch")
   })
 })
-
-/** Deterministic pseudo-random numbers (failures must reproduce). */
-const prng = (seed: number) => () => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff
-  return seed / 0x7fffffff
-}
 
 describe("server request decoding", () => {
   it("reads record requests like protobuf-es, with or without materializing the records", () => {

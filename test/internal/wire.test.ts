@@ -2,6 +2,7 @@ import { create, toBinary } from "@bufbuild/protobuf"
 import { assert, describe, it } from "@effect/vitest"
 import { EphemeralStreamRequestSchema } from "../../src/internal/protocol.ts"
 import { BufferPool, encodeIngest, encodeMessage, entryEstimate, type Payload } from "../../src/internal/wire.ts"
+import { prng } from "../support/prng.ts"
 
 const reference = (offset: number, format: "json" | "proto", payloads: ReadonlyArray<Payload>): Uint8Array => {
   const offsetId = BigInt(offset)
@@ -40,12 +41,6 @@ const reference = (offset: number, format: "json" | "proto", payloads: ReadonlyA
 
 const encode = (offset: number, format: "json" | "proto", payloads: ReadonlyArray<Payload>) =>
   encodeIngest(offset, format, payloads)
-
-// A small deterministic generator (no Math.random: failures must reproduce).
-const prng = (seed: number) => () => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff
-  return seed / 0x7fffffff
-}
 
 describe("wire encoding", () => {
   it("matches protobuf-es for single records and batches, JSON and proto", () => {
