@@ -17,6 +17,7 @@
  *                                          # processes use under 0.3 cores (shared machines)
  *   npm run bench -- --list                # list the cases
  *   npm run bench -- --tsx                 # run the processes from the TypeScript sources (tsx)
+ *   npm run bench -- --shared-server       # one server for every case (default: a fresh one per case)
  *
  * By default the runner first compiles the cases, the server and the sources they import with
  * `tsc -p test/bench/tsconfig.json` into a temporary directory and runs them with plain `node`,
@@ -54,6 +55,12 @@ const profileDir = flag("--profile")
   : undefined
 const out = option("--out")
 const useTsx = flag("--tsx")
+/**
+ * One server for the whole run (`--shared-server`, and always when profiling, so the server
+ * profile covers the run), or a fresh one per case (the default), so no case inherits the heap
+ * and JIT state that earlier cases left in the server.
+ */
+const sharedServer = flag("--shared-server") || profileDir !== undefined
 const waitQuiet = flag("--wait-quiet") ? Number(option("--wait-quiet") ?? 900) : 0
 if (!Number.isFinite(waitQuiet) || waitQuiet < 0) throw new Error("--wait-quiet takes a number of seconds")
 const repeat = Number(option("--repeat") ?? 1)
@@ -401,7 +408,7 @@ const main = async () => {
     fs.rmSync(path.join(profileDir, "server.cpuprofile"), { force: true })
   }
   const scripts = scriptsIn(useTsx ? undefined : build())
-  const server = await startServer(scripts)
+  const shared = sharedServer ? await startServer(scripts) : undefined
   const runs: Array<Map<string, Row>> = []
   try {
     for (let rep = 0; rep < repeat; rep++) {
@@ -410,7 +417,8 @@ const main = async () => {
       runs.push(run)
       for (const def of selected) {
         process.stdout.write(`  ${def.name.padEnd(26)} ${fmtInt(def.records(base)).padStart(10)} records ... `)
-        const row = await runCase(def, server, scripts)
+        const server = shared ?? await startServer(scripts)
+        const row = await runCase(def, server, scripts).finally(() => shared === undefined ? server.stop() : undefined)
         run.set(def.name, row)
         console.log(
           row.type === "result"
@@ -420,7 +428,7 @@ const main = async () => {
       }
     }
   } finally {
-    await server.stop()
+    await shared?.stop()
   }
 
   const rateOf = (name: string) => median(resultsOf(runs, name).map(rate))
