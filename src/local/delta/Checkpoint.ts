@@ -12,8 +12,6 @@ import * as Schema from "effect/Schema"
 import type { SchemaElement } from "hyparquet"
 import { parquetReadObjects } from "hyparquet"
 import { parquetWriteBuffer } from "hyparquet-writer"
-import * as crypto from "node:crypto"
-import * as path from "node:path"
 import {
   type ActionLine,
   ActionLine as ActionLineSchema,
@@ -221,7 +219,7 @@ export interface LastCheckpoint {
  */
 export const write = Effect.fn("Checkpoint.write")(function*(tableDir: string, snapshot: Snapshot) {
   const final = checkpointFile(tableDir, snapshot.version)
-  const tmp = path.join(path.dirname(final), `.tmp-${path.basename(final)}-${crypto.randomUUID()}`)
+  const tmp = Fs.tempName(final)
   const encoded = yield* Effect.try({ try: () => encode(snapshot), catch: (e) => io("encode", final, e) })
   yield* Effect.gen(function*() {
     yield* Fs.writeNewDurable(tmp, encoded.bytes)

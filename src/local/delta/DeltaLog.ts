@@ -45,15 +45,12 @@ export const readCommit = Effect.fnUntraced(function*(file: string) {
 /** The versions of the commits and checkpoints present in the log. */
 export const listLog = Effect.fnUntraced(function*(tableDir: string) {
   const names = yield* Fs.readdir(logDir(tableDir))
-  const commits = names.flatMap((n) => {
-    const m = COMMIT.exec(n)
-    return m === null ? [] : [Number(m[1])]
-  }).toSorted((a, b) => a - b)
-  const checkpoints = names.flatMap((n) => {
-    const m = CHECKPOINT.exec(n)
-    return m === null ? [] : [Number(m[1])]
-  }).toSorted((a, b) => a - b)
-  return { commits, checkpoints }
+  const versions = (pattern: RegExp): Array<number> =>
+    names.flatMap((n) => {
+      const m = pattern.exec(n)
+      return m === null ? [] : [Number(m[1])]
+    }).toSorted((a, b) => a - b)
+  return { commits: versions(COMMIT), checkpoints: versions(CHECKPOINT) }
 })
 
 const replayFrom = Effect.fnUntraced(function*(

@@ -184,6 +184,26 @@ interface Pending {
   readonly bytes: number
 }
 
+/** Decodes the records of one request into rows (and their size); fails with the first bad record's index. */
+const decodeRows = (
+  decode: RecordDecoder.RowDecoder,
+  records: ReadonlyArray<string | Uint8Array>
+): Result.Result<
+  { readonly rows: Array<Row.Row>; readonly bytes: number },
+  { readonly index: number; readonly error: DeltaSchemaError }
+> => {
+  const rows: Array<Row.Row> = []
+  let bytes = 0
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!
+    const decoded = decode(record)
+    if (Result.isFailure(decoded)) return Result.fail({ index: i, error: decoded.failure })
+    rows.push(decoded.success)
+    bytes += typeof record === "string" ? record.length : record.byteLength
+  }
+  return Result.succeed({ rows, bytes })
+}
+
 /**
  * Opens a table writer: reads the snapshot, recovers the WAL, materializes the records that were
  * acknowledged but not yet committed, and starts the materializer. Closing the Scope materializes
@@ -200,7 +220,6 @@ export const open = Effect.fn("DeltaTable.open")(function*(
 
   let snapshot = yield* DeltaLog.readSnapshot(dir)
   yield* DeltaLog.checkWritable(snapshot)
-  yield* Delta.checkWritable(snapshot.schema).pipe(Effect.mapError((e) => fromSchemaError(e)))
   const schema = snapshot.schema
   const appId = appIdOf(snapshot)
   const watermark = snapshot.txns.get(appId)?.version ?? 0
@@ -222,6 +241,26 @@ export const open = Effect.fn("DeltaTable.open")(function*(
   let checkpoints = 0
   let committedRows = countRows(snapshot)
   let closing = false
+
+  /** Holds a request's rows until they are materialized. */
+  const hold = (entry: Pending): void => {
+    buffer.push(entry)
+    bufferedRows += entry.rows.length
+    bufferedBytes += entry.bytes
+  }
+  /** Number of leading held requests with an LSN up to `lsn`. */
+  const heldThrough = (lsn: number): number => {
+    let n = 0
+    while (n < buffer.length && buffer[n]!.lsn <= lsn) n++
+    return n
+  }
+  /** Lets go of the first `n` held requests (in the table now). */
+  const dropHeld = (n: number): void => {
+    for (const e of buffer.splice(0, n)) {
+      bufferedRows -= e.rows.length
+      bufferedBytes -= e.bytes
+    }
+  }
 
   // -- recovery: decode WAL records above the watermark again --------------------------------
   const recoveredStreams = new Map<
@@ -245,19 +284,11 @@ export const open = Effect.fn("DeltaTable.open")(function*(
     stream.decode ??= yield* makeDecode(tableDecoder, stream.format, stream.descriptor).pipe(
       Effect.mapError((e) => corrupt(walDir(dir), `stream ${record.streamId}: ${e.message}`))
     )
-    const rows: Array<Row.Row> = []
-    let bytes = 0
-    for (const raw of record.records) {
-      const decoded = stream.decode(raw)
-      if (Result.isFailure(decoded)) {
-        return yield* corrupt(walDir(dir), `WAL frame ${entry.lsn}: ${decoded.failure.message}`)
-      }
-      rows.push(decoded.success)
-      bytes += typeof raw === "string" ? raw.length : raw.byteLength
+    const decoded = decodeRows(stream.decode, record.records)
+    if (Result.isFailure(decoded)) {
+      return yield* corrupt(walDir(dir), `WAL frame ${entry.lsn}: ${decoded.failure.error.message}`)
     }
-    buffer.push({ lsn: entry.lsn, rows, bytes })
-    bufferedRows += rows.length
-    bufferedBytes += bytes
+    hold({ lsn: entry.lsn, ...decoded.success })
   }
   if (buffer.length > 0) {
     yield* Effect.logInfo(`${dir}: replaying ${bufferedRows} acknowledged records from the WAL`)
@@ -272,12 +303,7 @@ export const open = Effect.fn("DeltaTable.open")(function*(
     const committed = latest.txns.get(appId)?.version ?? 0
     snapshot = latest
     committedRows = countRows(latest)
-    let n = 0
-    while (n < buffer.length && buffer[n]!.lsn <= committed) n++
-    for (const e of buffer.splice(0, n)) {
-      bufferedRows -= e.rows.length
-      bufferedBytes -= e.bytes
-    }
+    dropHeld(heldThrough(committed))
   })
 
   const writeCheckpoint = (at: Snapshot) =>
@@ -291,9 +317,7 @@ export const open = Effect.fn("DeltaTable.open")(function*(
     )
 
   const materializeNow = Effect.gen(function*() {
-    const durable = wal.durableLsn()
-    let n = 0
-    while (n < buffer.length && buffer[n]!.lsn <= durable) n++
+    const n = heldThrough(wal.durableLsn())
     if (n === 0) return snapshot.version
     const taken = buffer.slice(0, n)
     const rows = taken.flatMap((e) => e.rows)
@@ -314,11 +338,7 @@ export const open = Effect.fn("DeltaTable.open")(function*(
       txn: { appId, version: lastLsn, lastUpdated: now },
       numRecords: rows.length
     })
-    buffer.splice(0, n)
-    for (const e of taken) {
-      bufferedRows -= e.rows.length
-      bufferedBytes -= e.bytes
-    }
+    dropHeld(n)
     commits++
     committedRows += rows.length
     if (checkpointInterval > 0 && snapshot.version % checkpointInterval === 0) yield* writeCheckpoint(snapshot)
@@ -386,22 +406,13 @@ export const open = Effect.fn("DeltaTable.open")(function*(
     ): Effect.Effect<Effect.Effect<void, DeltaError>, DeltaError> =>
       Effect.suspend(() => {
         if (closing) return Effect.fail(closed(`table ${dir} is closing`))
-        const rows: Array<Row.Row> = []
-        let bytes = 0
-        for (let i = 0; i < records.length; i++) {
-          const record = records[i]!
-          const decoded = decodeRecord(record)
-          if (Result.isFailure(decoded)) return Effect.fail(fromSchemaError(decoded.failure, i))
-          rows.push(decoded.success)
-          bytes += typeof record === "string" ? record.length : record.byteLength
-        }
+        const decoded = decodeRows(decodeRecord, records)
+        if (Result.isFailure(decoded)) return Effect.fail(fromSchemaError(decoded.failure.error, decoded.failure.index))
         const written = wal.writeUnsafe(
           WalRecord.encode({ kind: "Records", streamId: stream.streamId, firstOffset, records })
         )
         if (written.lsn < 0) return Effect.succeed(written.durable)
-        buffer.push({ lsn: written.lsn, rows, bytes })
-        bufferedRows += rows.length
-        bufferedBytes += bytes
+        hold({ lsn: written.lsn, ...decoded.success })
         if (bufferedRows >= maxRows || bufferedBytes >= maxBytes) wake()
         return Effect.succeed(written.durable)
       })

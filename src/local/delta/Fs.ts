@@ -62,17 +62,6 @@ export const readFileOrUndefined = (file: string): Effect.Effect<Buffer | undefi
 export const readFile = (file: string): Effect.Effect<Buffer, DeltaError> =>
   attempt("read", file, () => fsp.readFile(file))
 
-/** A file's size in bytes, or undefined when it does not exist. */
-export const sizeOrUndefined = (file: string): Effect.Effect<number | undefined, DeltaError> =>
-  attempt("stat", file, async () => {
-    try {
-      return (await fsp.stat(file)).size
-    } catch (e) {
-      if (hasCode(e, "ENOENT")) return undefined
-      throw e
-    }
-  })
-
 /** Deletes a file; a missing file is fine. */
 export const unlink = (file: string): Effect.Effect<void, DeltaError> =>
   attempt("unlink", file, () => fsp.rm(file, { force: true }))
@@ -102,7 +91,8 @@ const writeAndSync = async (file: string, bytes: Uint8Array, flags: string): Pro
 export const writeNewDurable = (file: string, bytes: Uint8Array): Effect.Effect<void, DeltaError> =>
   attempt("write", file, () => writeAndSync(file, bytes, "wx")).pipe(Effect.andThen(fsyncDir(path.dirname(file))))
 
-const tempName = (file: string): string =>
+/** A unique hidden name next to `file` for writing it before it is renamed or linked into place. */
+export const tempName = (file: string): string =>
   path.join(path.dirname(file), `.tmp-${path.basename(file)}-${crypto.randomUUID()}`)
 
 /**
