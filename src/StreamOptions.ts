@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Schedule, Schema } from "effect"
-import type { RecordFormat } from "./internal/protocol.ts"
+import { MAX_REQUEST_BYTES, type RecordFormat } from "./internal/protocol.ts"
 import * as ZerobusError from "./ZerobusError.ts"
 
 /**
@@ -105,6 +105,9 @@ export interface Input {
     | undefined
 }
 
+/** Coalescing used when `coalesce` is not `false`, field by field. */
+const defaultCoalescing: Coalescing = { maxRecords: 1_000, maxBytes: 4 * 1024 * 1024, linger: Duration.zero }
+
 /**
  * The defaults (those of the official SDKs).
  *
@@ -122,11 +125,17 @@ export const defaults: StreamOptions = {
   serverLackOfAckTimeout: Duration.seconds(60),
   recordType: "proto",
   streamPausedMaxWaitTime: undefined,
-  coalesce: { maxRecords: 1_000, maxBytes: 4 * 1024 * 1024, linger: Duration.zero }
+  coalesce: defaultCoalescing
 }
 
-/** Largest payload of one message; the service refuses requests over 10 MiB. */
-const maxMessageBytes = 10 * 1024 * 1024 - 64 * 1024
+/**
+ * The largest request payload (sum of record bytes) the client sends: 10 MiB minus 64 KiB of room
+ * for framing. Larger records are refused with `InvalidArgument` before anything is sent.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxRequestBytes = MAX_REQUEST_BYTES - 64 * 1024
 
 const DurationInput = Schema.Union([Schema.Duration, Schema.DurationFromMillis, Schema.DurationFromString]).check(
   Schema.makeFilter((d: Duration.Duration) => !Duration.isNegative(d) || "expected a non-negative duration")
@@ -152,16 +161,13 @@ const InputSchema = Schema.Struct({
     Schema.Literal(false),
     Schema.Struct({
       maxRecords: Schema.optional(PositiveInt),
-      maxBytes: Schema.optional(PositiveInt.check(Schema.isLessThanOrEqualTo(maxMessageBytes))),
+      maxBytes: Schema.optional(PositiveInt.check(Schema.isLessThanOrEqualTo(maxRequestBytes))),
       linger: Schema.optional(DurationInput)
     })
   ]))
 })
 
 const decodeInput = Schema.decodeUnknownEffect(InputSchema)
-
-const duration = (input: Duration.Duration | undefined, fallback: Duration.Duration): Duration.Duration =>
-  input ?? fallback
 
 /**
  * Validates user options and fills in the defaults. Unknown keys are ignored; a wrong value fails
@@ -173,33 +179,21 @@ const duration = (input: Duration.Duration | undefined, fallback: Duration.Durat
 export const resolve = (input: Input | undefined): Effect.Effect<StreamOptions, ZerobusError.ZerobusError> =>
   decodeInput(input ?? {}).pipe(
     Effect.mapError((error) => ZerobusError.invalidArgument(`Invalid stream options: ${error.message}`)),
-    Effect.map((o): StreamOptions => {
-      const coalesceDefaults = defaults.coalesce === false ? undefined : defaults.coalesce
-      return {
-        maxInflightRequests: o.maxInflightRequests ?? defaults.maxInflightRequests,
-        recovery: o.recovery ?? defaults.recovery,
-        recoveryTimeout: duration(o.recoveryTimeout, defaults.recoveryTimeout),
-        recoveryBackoff: duration(o.recoveryBackoff, defaults.recoveryBackoff),
-        recoveryRetries: o.recoveryRetries ?? defaults.recoveryRetries,
-        recoverySchedule: input?.recoverySchedule,
-        flushTimeout: duration(o.flushTimeout, defaults.flushTimeout),
-        serverLackOfAckTimeout: duration(o.serverLackOfAckTimeout, defaults.serverLackOfAckTimeout),
-        recordType: o.recordType ?? defaults.recordType,
-        streamPausedMaxWaitTime: o.streamPausedMaxWaitTime,
-        coalesce: o.coalesce === false || coalesceDefaults === undefined ? false : {
-          maxRecords: o.coalesce?.maxRecords ?? coalesceDefaults.maxRecords,
-          maxBytes: o.coalesce?.maxBytes ?? coalesceDefaults.maxBytes,
-          linger: duration(o.coalesce?.linger, coalesceDefaults.linger)
-        }
+    Effect.map((o): StreamOptions => ({
+      maxInflightRequests: o.maxInflightRequests ?? defaults.maxInflightRequests,
+      recovery: o.recovery ?? defaults.recovery,
+      recoveryTimeout: o.recoveryTimeout ?? defaults.recoveryTimeout,
+      recoveryBackoff: o.recoveryBackoff ?? defaults.recoveryBackoff,
+      recoveryRetries: o.recoveryRetries ?? defaults.recoveryRetries,
+      recoverySchedule: input?.recoverySchedule,
+      flushTimeout: o.flushTimeout ?? defaults.flushTimeout,
+      serverLackOfAckTimeout: o.serverLackOfAckTimeout ?? defaults.serverLackOfAckTimeout,
+      recordType: o.recordType ?? defaults.recordType,
+      streamPausedMaxWaitTime: o.streamPausedMaxWaitTime,
+      coalesce: o.coalesce === false ? false : {
+        maxRecords: o.coalesce?.maxRecords ?? defaultCoalescing.maxRecords,
+        maxBytes: o.coalesce?.maxBytes ?? defaultCoalescing.maxBytes,
+        linger: o.coalesce?.linger ?? defaultCoalescing.linger
       }
-    })
+    }))
   )
-
-/**
- * The largest request payload (sum of record bytes) the client sends: 10 MiB minus 64 KiB of room
- * for framing. Larger records are refused with `InvalidArgument` before anything is sent.
- *
- * @since 0.1.0
- * @category constants
- */
-export const maxRequestBytes = maxMessageBytes

@@ -23,7 +23,7 @@ import { type DescriptorProto, DescriptorProtoSchema } from "@bufbuild/protobuf/
 import { Effect, Predicate, Result, Schema } from "effect"
 import { parseTableName } from "./internal/endpoint.ts"
 import * as UnityCatalog from "./internal/unityCatalog.ts"
-import { type Payload, payloadBytes } from "./internal/wire.ts"
+import { type Payload, payloadBound, payloadBytes } from "./internal/wire.ts"
 import * as ProtoSchema from "./ProtoSchema.ts"
 import { maxRequestBytes, type RecordType } from "./StreamOptions.ts"
 import * as ZerobusError from "./ZerobusError.ts"
@@ -118,9 +118,8 @@ export type UnityCatalogRecord = UnityCatalog.UnityCatalogRecord
 export const isTable = (u: unknown): u is Table<unknown> => Predicate.hasProperty(u, TypeId)
 
 const checkSize = (payload: Payload): Payload | ZerobusError.ZerobusError => {
-  // A UTF-16 code unit takes at most 3 UTF-8 bytes: only long strings need measuring.
-  const bound = typeof payload === "string" ? payload.length * 3 : payload.byteLength
-  if (bound <= maxRequestBytes) return payload
+  // Only records whose upper bound exceeds the limit (long strings) need measuring.
+  if (payloadBound(payload) <= maxRequestBytes) return payload
   const bytes = payloadBytes(payload)
   return bytes <= maxRequestBytes
     ? payload

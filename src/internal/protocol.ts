@@ -61,8 +61,8 @@ export const decodeResponse = (bytes: Uint8Array): EphemeralStreamResponse =>
   fromBinary(EphemeralStreamResponseSchema, bytes)
 
 /**
- * grpc-js definition of the `Zerobus` service for `server.addService`. Requests are decoded with
- * protobuf-es; responses are encoded with protobuf-es.
+ * grpc-js definition of the `Zerobus` service, every message through protobuf-es. Zerobus Local
+ * (`GrpcServer`) replaces `requestDeserialize` with its envelope reader ({@link decodeServerRequest}).
  */
 export const serviceDefinition: grpc.ServiceDefinition<grpc.UntypedServiceImplementation> = {
   EphemeralStream: {

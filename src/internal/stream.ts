@@ -627,7 +627,7 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
   const ingest = (record: A): Effect.Effect<number, ZerobusError.ZerobusError> =>
     Effect.suspend(() => {
       const payload = table.encode(record)
-      return typeof payload === "string" || payload instanceof Uint8Array ? enqueue(payload) : Effect.fail(payload)
+      return isPayload(payload) ? enqueue(payload) : Effect.fail(payload)
     })
 
   const toBatch = (records: Iterable<A>): Batch | ZerobusError.ZerobusError | undefined => {
@@ -778,7 +778,7 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
     const encoded: Array<Payload> = []
     for (const record of chunk) {
       const payload = table.encode(record)
-      if (typeof payload !== "string" && !(payload instanceof Uint8Array)) return Effect.fail(payload)
+      if (!isPayload(payload)) return Effect.fail(payload)
       encoded.push(payload)
     }
     let index = 0

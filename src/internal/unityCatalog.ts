@@ -16,6 +16,7 @@ import * as JsonRecord from "./delta/JsonRecord.ts"
 import * as DeltaProto from "./delta/ProtoSchema.ts"
 import type * as Row from "./delta/Row.ts"
 import * as TypeText from "./delta/TypeText.ts"
+import { asBuffer } from "./protocol.ts"
 
 /** A column as Unity Catalog lists it. */
 export type Column = TypeText.UcColumn
@@ -102,9 +103,7 @@ export interface TableCodec {
 const toJsonValue = (value: unknown): unknown => {
   if (value instanceof Date) return value.toISOString()
   if (Predicate.isBigInt(value)) return value.toString()
-  if (value instanceof Uint8Array) {
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64")
-  }
+  if (value instanceof Uint8Array) return asBuffer(value).toString("base64")
   if (Array.isArray(value)) return value.map(toJsonValue)
   if (value instanceof Map) {
     const out: Record<string, unknown> = {}

@@ -23,14 +23,14 @@ import {
   toStreamOptions,
   type ZerobusSdkOptions
 } from "./options.ts"
-import { fromCause, ZerobusError } from "./ZerobusError.ts"
+import { fromCause, invalidArgument, ZerobusError } from "./ZerobusError.ts"
 import { handles, ZerobusStream } from "./ZerobusStream.ts"
 
 type Services = Zerobus.Zerobus | HttpClient.HttpClient
 
 const required = (value: unknown, name: string): string => {
   if (!Predicate.isString(value)) {
-    throw new ZerobusError(ZerobusErrorEffect.invalidArgument(`${name} must be a string`))
+    throw invalidArgument(`${name} must be a string`)
   }
   return value
 }
@@ -176,12 +176,10 @@ export class ZerobusSdk {
       const headers = headersProvider === undefined
         ? yield* this.#oauth(String(clientId), String(clientSecret))
         : fromHeadersProvider(headersProvider)
-      const table = Table.fromProperties(
+      return yield* Zerobus.createStream(
         { tableName: tableProperties.tableName, descriptorProto: descriptor },
-        streamOptions.recordType ?? "proto"
+        { ...streamOptions, headersProvider: headers }
       )
-      const zerobus = yield* Zerobus.Zerobus
-      return yield* zerobus.createStream(table, { ...streamOptions, headersProvider: headers })
     }))
   }
 
@@ -210,9 +208,7 @@ export class ZerobusSdk {
   recreateStream(stream: ZerobusStream): Promise<ZerobusStream> {
     const handle = handles.get(stream)
     if (handle === undefined) {
-      return Promise.reject(
-        new ZerobusError(ZerobusErrorEffect.invalidArgument("recreateStream needs a stream created by a ZerobusSdk"))
-      )
+      return Promise.reject(invalidArgument("recreateStream needs a stream created by a ZerobusSdk"))
     }
     return this.#open(Effect.flatMap(Zerobus.Zerobus, (zerobus) => zerobus.recreateStream(handle.inner)))
   }

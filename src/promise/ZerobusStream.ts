@@ -8,11 +8,12 @@
  * @since 0.1.0
  */
 import { Effect, Exit, type LogLevel, Option, References, Scope } from "effect"
+import { asBuffer } from "../internal/protocol.ts"
 import type { AnyRecord } from "../Table.ts"
 import * as ZerobusErrorEffect from "../ZerobusError.ts"
 import type { EncodedRecord, ZerobusStream as EffectStream } from "../ZerobusStream.ts"
 import { type Payload, toRecord, toRecords } from "./records.ts"
-import { run, same } from "./run.ts"
+import { fromFiber, run, same } from "./run.ts"
 import { fromCause, invalidArgument, isZerobusError, ZerobusError } from "./ZerobusError.ts"
 
 /**
@@ -56,9 +57,7 @@ export interface StreamInit {
 export const handles = new WeakMap<ZerobusStream, StreamInit>()
 
 const toBuffer = (record: EncodedRecord): Buffer =>
-  typeof record === "string"
-    ? Buffer.from(record, "utf8")
-    : Buffer.from(record.buffer, record.byteOffset, record.byteLength)
+  typeof record === "string" ? Buffer.from(record, "utf8") : asBuffer(record)
 
 /** A defect (a bug) seen through `tryGet`, reported as a non-retryable error. */
 const unexpected = (defect: unknown): ZerobusError =>
@@ -140,16 +139,7 @@ export class ZerobusStream {
     let awaited: Promise<bigint> | undefined
     return {
       offset,
-      await: () =>
-        awaited ??= new Promise<bigint>((resolve, reject) => {
-          const settle = (exit: Exit.Exit<void, ZerobusErrorEffect.ZerobusError>) => {
-            if (Exit.isSuccess(exit)) resolve(offset)
-            else reject(fromCause(exit.cause))
-          }
-          const exit = fiber.pollUnsafe()
-          if (exit === undefined) fiber.addObserver(settle)
-          else settle(exit)
-        }),
+      await: () => awaited ??= fromFiber(fiber, () => offset),
       tryGet: (): AckStatus => {
         const exit = fiber.pollUnsafe()
         if (exit === undefined) return { status: "pending" }

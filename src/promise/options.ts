@@ -194,16 +194,12 @@ const headerFailure = (message: string, cause?: unknown) =>
 
 const toHeaders = (list: unknown): HeadersProviderModule.Headers | ZerobusErrorEffect.ZerobusError => {
   const headers: Record<string, string | Redacted.Redacted<string>> = {}
-  const entries: ReadonlyArray<unknown> = Array.isArray(list)
-    ? list
-    : Predicate.isObject(list)
-    ? Object.entries(list)
-    : []
   if (!Array.isArray(list) && !Predicate.isObject(list)) {
     return ZerobusErrorEffect.invalidArgument(
       "getHeadersCallback must return [name, value] pairs or an object of header values"
     )
   }
+  const entries: ReadonlyArray<unknown> = Array.isArray(list) ? list : Object.entries(list)
   for (const entry of entries) {
     if (!Array.isArray(entry) || !Predicate.isString(entry[0]) || !Predicate.isString(entry[1])) {
       return ZerobusErrorEffect.invalidArgument(

@@ -5,16 +5,15 @@
  *
  * @internal
  */
-import { Effect, Exit } from "effect"
+import { Effect, Exit, type Fiber } from "effect"
 import type * as ZerobusErrorEffect from "../ZerobusError.ts"
 import { fromCause } from "./ZerobusError.ts"
 
-/** Runs `effect` and maps its value with `f`; failures reject with the Promise API's error. */
-export const run = <A, B>(
-  effect: Effect.Effect<A, ZerobusErrorEffect.ZerobusError>,
+/** Settles with `fiber`'s outcome mapped by `f`; failures reject with the Promise API's error. */
+export const fromFiber = <A, B>(
+  fiber: Fiber.Fiber<A, ZerobusErrorEffect.ZerobusError>,
   f: (a: A) => B
 ): Promise<B> => {
-  const fiber = Effect.runFork(effect)
   const exit = fiber.pollUnsafe()
   if (exit !== undefined) {
     return Exit.isSuccess(exit) ? Promise.resolve(f(exit.value)) : Promise.reject(fromCause(exit.cause))
@@ -26,6 +25,12 @@ export const run = <A, B>(
     })
   })
 }
+
+/** Runs `effect` and maps its value with `f`; failures reject with the Promise API's error. */
+export const run = <A, B>(
+  effect: Effect.Effect<A, ZerobusErrorEffect.ZerobusError>,
+  f: (a: A) => B
+): Promise<B> => fromFiber(Effect.runFork(effect), f)
 
 /** The identity, for {@link run}. */
 export const same = <A>(a: A): A => a
