@@ -136,12 +136,6 @@ const inputLines = (file: Option.Option<string>): Stream.Stream<readonly [string
     Stream.filter(([line]) => line.length > 0)
   )
 
-/** What the progress line and the summary report. */
-interface Progress {
-  readonly read: () => number
-  readonly started: number
-}
-
 const counters = (name: string) => {
   const attributes = { table: name }
   return Effect.gen(function*() {
@@ -157,14 +151,14 @@ const counters = (name: string) => {
 const rate = (n: number, started: number) => n / Math.max((Date.now() - started) / 1000, 0.001)
 
 /** Redraws the progress line on stderr every 250 ms (terminals only). */
-const progressLine = (name: string, progress: Progress) =>
+const progressLine = (name: string, started: number) =>
   counters(name).pipe(
     Effect.flatMap((c) =>
       Effect.sync(() =>
         process.stderr.write(
-          `\r${count(rate(c.acked, progress.started))} records/s  sent ${count(c.sent)}  acked ${
-            count(c.acked)
-          }  recoveries ${count(c.recoveries)}  `.padEnd(80)
+          `\r${count(rate(c.acked, started))} records/s  sent ${count(c.sent)}  acked ${count(c.acked)}  recoveries ${
+            count(c.recoveries)
+          }  `.padEnd(80)
         )
       )
     ),
@@ -222,7 +216,7 @@ export const command = Command.make("ingest", flags, (input) =>
     // Stream events (recoveries, rotations) are logged only with --log-level: failures are reported below.
     const logLevel = yield* GlobalFlag.LogLevel
     let read = 0
-    const progress: Progress = { read: () => read, started: Date.now() }
+    const started = Date.now()
     const interactive = process.stderr.isTTY === true
     const lines = inputLines(input.file)
     const onRecord = () => {
@@ -237,7 +231,7 @@ export const command = Command.make("ingest", flags, (input) =>
         const descriptor = yield* loadDescriptor(input.descriptor.value, input.message)
         return yield* ingestRecords(Table.proto(input.table, descriptor), toRecords(lines, protoLine, onRecord))
       })
-    const reporter = interactive ? yield* Effect.forkChild(progressLine(input.table, progress)) : undefined
+    const reporter = interactive ? yield* Effect.forkChild(progressLine(input.table, started)) : undefined
     const exit = yield* Effect.exit(
       run.pipe(
         Effect.provide(Zerobus.layer({
@@ -251,7 +245,7 @@ export const command = Command.make("ingest", flags, (input) =>
     )
     if (reporter !== undefined) yield* Fiber.interrupt(reporter)
     const c = yield* counters(input.table)
-    const seconds = (Date.now() - progress.started) / 1000
+    const seconds = (Date.now() - started) / 1000
     if (interactive) yield* Effect.sync(() => process.stderr.write(`\r${" ".repeat(80)}\r`))
     if (Exit.isFailure(exit)) {
       const error = Cause.findErrorOption(exit.cause)
@@ -259,13 +253,13 @@ export const command = Command.make("ingest", flags, (input) =>
       return yield* fail(
         "ingest",
         message,
-        `${count(c.acked)} of ${count(progress.read())} records were acknowledged.`
+        `${count(c.acked)} of ${count(read)} records were acknowledged.`
       )
     }
     yield* Effect.sync(() =>
       process.stderr.write(
-        `Ingested ${count(progress.read())} records into ${input.table} in ${seconds.toFixed(2)} s (${
-          count(progress.read() / Math.max(seconds, 0.001))
+        `Ingested ${count(read)} records into ${input.table} in ${seconds.toFixed(2)} s (${
+          count(read / Math.max(seconds, 0.001))
         } records/s): ${count(c.acked)} acknowledged, ${count(c.recoveries)} recoveries.\n`
       )
     )

@@ -246,11 +246,39 @@ const covers = (pattern: string, path: string): boolean => {
   return p.length === o.length && p.every((part, i) => part === "*" || part === o[i])
 }
 
-const holds = (grants: ReadonlyArray<Grant>, objectType: ObjectType, path: string, privilege: string): boolean =>
+/** Whether `grants` give one of `privileges` (or ALL PRIVILEGES) on the object. */
+const holds = (
+  grants: ReadonlyArray<Grant>,
+  objectType: ObjectType,
+  path: string,
+  privileges: ReadonlyArray<string>
+): boolean =>
   grants.some((grant) =>
     grant.objectType === objectType && covers(grant.path, path) &&
-    grant.privileges.some((held) => held === privilege || held === "ALL PRIVILEGES")
+    grant.privileges.some((held) => held === "ALL PRIVILEGES" || privileges.includes(held))
   )
+
+/**
+ * The first grant `claims` lack to use `table` (`catalog.schema.table`) with one of
+ * `tablePrivileges`: USE CATALOG on its catalog, USE SCHEMA on its schema, then the table privilege
+ * (named by the first of them). Undefined when nothing is missing.
+ *
+ * @since 0.1.0
+ * @category authorization
+ */
+export const missingGrant = (
+  claims: Claims,
+  table: string,
+  tablePrivileges: readonly [string, ...Array<string>]
+): string | undefined => {
+  const [catalog = "", schema = ""] = table.split(".")
+  if (!holds(claims.grants, "CATALOG", catalog, ["USE CATALOG"])) return `USE CATALOG on catalog ${catalog}`
+  if (!holds(claims.grants, "SCHEMA", `${catalog}.${schema}`, ["USE SCHEMA"])) {
+    return `USE SCHEMA on schema ${catalog}.${schema}`
+  }
+  if (!holds(claims.grants, "TABLE", table, tablePrivileges)) return `${tablePrivileges[0]} on table ${table}`
+  return undefined
+}
 
 /**
  * The grants a principal holds, from its table patterns.
@@ -373,14 +401,7 @@ const safeDecode = (value: string): string => {
 }
 
 const authorizeWrite = (claims: Claims, table: string): Effect.Effect<void, AuthError> => {
-  const [catalog, schema] = table.split(".")
-  const missing = !holds(claims.grants, "CATALOG", `${catalog}`, "USE CATALOG")
-    ? `USE CATALOG on catalog ${catalog}`
-    : !holds(claims.grants, "SCHEMA", `${catalog}.${schema}`, "USE SCHEMA")
-    ? `USE SCHEMA on schema ${catalog}.${schema}`
-    : !holds(claims.grants, "TABLE", table, "MODIFY")
-    ? `MODIFY on table ${table}`
-    : undefined
+  const missing = missingGrant(claims, table, ["MODIFY"])
   return missing === undefined
     ? Effect.void
     : fail(
@@ -478,7 +499,7 @@ export const make = (config: AuthConfig): Auth["Service"] => {
           )
         }
         const privileges = detail.privileges.filter((privilege) =>
-          holds(own, detail.object_type, detail.object_full_path, privilege)
+          holds(own, detail.object_type, detail.object_full_path, [privilege])
         )
         if (privileges.length > 0) {
           scoped.push({ objectType: detail.object_type, path: detail.object_full_path, privileges })

@@ -220,7 +220,6 @@ export type StreamEnd =
  * @category models
  */
 export interface StreamFaults {
-  readonly steps: ReadonlyArray<FaultStep>
   readonly createDelay: Duration.Duration | undefined
   readonly createFailure: { readonly code: number; readonly message: string } | undefined
   readonly badCreateResponse: "Ack" | "CloseStreamSignal" | "MissingStreamId" | undefined
@@ -238,7 +237,6 @@ export interface StreamFaults {
  * @category constructors
  */
 export const none: StreamFaults = {
-  steps: [],
   createDelay: undefined,
   createFailure: undefined,
   badCreateResponse: undefined,
@@ -252,30 +250,27 @@ export const none: StreamFaults = {
 const injected = (what: string) => `injected fault: ${what}`
 
 const apply = (faults: StreamFaults, step: FaultStep): StreamFaults => {
-  const steps = [...faults.steps, step]
   switch (step._tag) {
     case "DelayCreate":
-      return { ...faults, steps, createDelay: step.delay }
+      return { ...faults, createDelay: step.delay }
     case "FailCreate":
       return {
         ...faults,
-        steps,
         createFailure: { code: step.code, message: step.message ?? injected("stream creation failed") }
       }
     case "BadCreateResponse":
-      return { ...faults, steps, badCreateResponse: step.send }
+      return { ...faults, badCreateResponse: step.send }
     case "DelayAcks":
-      return { ...faults, steps, ackDelay: step.delay }
+      return { ...faults, ackDelay: step.delay }
     case "WithholdAcks":
-      return { ...faults, steps, withholdAcksAfter: step.afterRequests ?? 0 }
+      return { ...faults, withholdAcksAfter: step.afterRequests ?? 0 }
     case "SendEmptyAck":
-      return { ...faults, steps, emptyAckAfter: step.afterRequests }
+      return { ...faults, emptyAckAfter: step.afterRequests }
     case "SendUnexpected":
-      return { ...faults, steps, unexpectedAfter: step.afterRequests }
+      return { ...faults, unexpectedAfter: step.afterRequests }
     case "FailStream":
       return {
         ...faults,
-        steps,
         end: {
           _tag: "Fail",
           afterRequests: step.afterRequests,
@@ -284,11 +279,11 @@ const apply = (faults: StreamFaults, step: FaultStep): StreamFaults => {
         }
       }
     case "CloseStream":
-      return { ...faults, steps, end: { _tag: "Close", afterRequests: step.afterRequests, duration: step.duration } }
+      return { ...faults, end: { _tag: "Close", afterRequests: step.afterRequests, duration: step.duration } }
     case "DropConnection":
-      return { ...faults, steps, end: { _tag: "Drop", afterRequests: step.afterRequests } }
+      return { ...faults, end: { _tag: "Drop", afterRequests: step.afterRequests } }
     case "EndStream":
-      return { ...faults, steps, end: { _tag: "End", afterRequests: step.afterRequests } }
+      return { ...faults, end: { _tag: "End", afterRequests: step.afterRequests } }
   }
 }
 

@@ -28,8 +28,6 @@ export interface GrpcListener {
   readonly endpoint: string
   /** Destroys the connection of a peer (`address:port`), if it is open. */
   readonly dropConnection: (peer: string) => void
-  /** Open connections. */
-  readonly connections: () => number
 }
 
 /**
@@ -144,7 +142,6 @@ export const make = (options: GrpcListenerOptions): Effect.Effect<GrpcListener, 
       endpoint: `${options.tls === undefined ? "http" : "https"}://${urlHost(options.host)}:${port}`,
       dropConnection: (peer) => {
         sockets.get(peer)?.destroy()
-      },
-      connections: () => sockets.size
+      }
     }
   })

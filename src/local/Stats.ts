@@ -93,7 +93,6 @@ export interface StreamRecorder {
     state: Exclude<StreamState, "open">,
     status?: { readonly code: number; readonly message: string }
   ) => void
-  readonly snapshot: () => StreamStats
 }
 
 interface MutableTable {
@@ -195,8 +194,7 @@ export const make: Effect.Effect<Stats["Service"]> = Effect.sync(() => {
         open.delete(stream)
         ended.push(stream)
         if (ended.length > keepEnded) ended.splice(0, ended.length - keepEnded)
-      },
-      snapshot: () => ({ ...stream })
+      }
     }
   }
 

@@ -26,7 +26,7 @@ import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Delta from "../internal/delta/DeltaType.ts"
-import { Auth, type Claims, type Grant, isTableName } from "./Auth.ts"
+import { Auth, isTableName, missingGrant } from "./Auth.ts"
 import * as Storage from "./Storage.ts"
 
 /**
@@ -139,29 +139,6 @@ export const tableInfo = (fullName: string, schema: Delta.StructType): TableInfo
 const problem = (status: number, errorCode: string, message: string) =>
   HttpServerResponse.jsonUnsafe({ error_code: errorCode, message }, { status })
 
-const covers = (pattern: string, path: string): boolean => {
-  const p = pattern.toLowerCase().split(".")
-  const o = path.toLowerCase().split(".")
-  return p.length === o.length && p.every((part, i) => part === "*" || part === o[i])
-}
-
-const holds = (grants: ReadonlyArray<Grant>, type: Grant["objectType"], path: string, privileges: Array<string>) =>
-  grants.some((grant) =>
-    grant.objectType === type && covers(grant.path, path) &&
-    grant.privileges.some((held) => held === "ALL PRIVILEGES" || privileges.includes(held))
-  )
-
-/** What reading a table's metadata needs; the missing grant, if any. */
-const missingGrant = (claims: Claims, table: string): string | undefined => {
-  const [catalog = "", schema = ""] = table.split(".")
-  if (!holds(claims.grants, "CATALOG", catalog, ["USE CATALOG"])) return `USE CATALOG on catalog ${catalog}`
-  if (!holds(claims.grants, "SCHEMA", `${catalog}.${schema}`, ["USE SCHEMA"])) {
-    return `USE SCHEMA on schema ${catalog}.${schema}`
-  }
-  if (!holds(claims.grants, "TABLE", table, ["SELECT", "MODIFY"])) return `SELECT on table ${table}`
-  return undefined
-}
-
 const keyOf = (table: string): string => table.toLowerCase()
 
 const safeDecode = (text: string): string => {
@@ -192,7 +169,8 @@ export const handleGetTable = (auth: Auth["Service"], storage: Storage.Storage["
         `Invalid table name '${table}': expected catalog.schema.table`
       )
     }
-    const missing = missingGrant(claims.success, table)
+    // Reading a table's metadata takes SELECT or MODIFY on it.
+    const missing = missingGrant(claims.success, table, ["SELECT", "MODIFY"])
     if (missing !== undefined) {
       return problem(403, "PERMISSION_DENIED", `Service principal ${claims.success.principal} lacks ${missing}.`)
     }

@@ -53,6 +53,7 @@ import * as GrpcServer from "./GrpcServer.ts"
 import * as Session from "./internal/session.ts"
 import * as LocalConfig from "./LocalConfig.ts"
 import { InvalidOptions, StorageFailed, TlsFailed, ZerobusLocalError } from "./LocalError.ts"
+import * as Oidc from "./Oidc.ts"
 import * as Stats from "./Stats.ts"
 import * as Storage from "./Storage.ts"
 import * as TableSchema from "./TableSchema.ts"
@@ -279,7 +280,7 @@ export const make = Effect.fn("ZerobusLocal.make")(function*(options?: Options) 
     port: listener.port,
     workspaceUrl: workspace.url,
     httpPort: workspace.port,
-    tokenUrl: `${workspace.url}/oidc/v1/token`,
+    tokenUrl: `${workspace.url}${Oidc.tokenPath}`,
     workspaceId,
     workspaceIds,
     clientId: principal.clientId,

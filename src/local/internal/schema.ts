@@ -3,7 +3,6 @@
  *
  * @internal
  */
-import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 
@@ -51,9 +50,6 @@ export const GrpcCode = Schema.Union([
     encode: (code: number): number | GrpcCodeName => grpcCodeNames[code] ?? code
   })
 ))
-
-/** Milliseconds of a duration, for wire fields and JSON. */
-export const toMillis = (duration: Duration.Duration): number => Duration.toMillis(duration)
 
 /** What {@link DurationInput} accepts. */
 export type DurationLike = typeof DurationInput.Encoded
