@@ -469,6 +469,38 @@ export const makeMemory: Effect.Effect<Storage["Service"]> = Effect.sync(() => {
     )
   }
 
+  /**
+   * A writer that turns every record of a request into a value with `value` and, once all of them
+   * are valid, adds them to `stored()` (nothing is kept from a request with an invalid record).
+   */
+  const writer = (
+    request: OpenRequest,
+    stored: () => Array<StoredRecord>,
+    value: (raw: string | Uint8Array, index: number) => Result.Result<StoredRecord["value"], StorageError>
+  ): StreamWriter => ({
+    append: (req) => {
+      const target = stored()
+      const batch: Array<StoredRecord> = []
+      for (let index = 0; index < req.records.length; index++) {
+        const raw = req.records[index]!
+        const decoded = value(raw, index)
+        if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
+        batch.push({
+          table: request.table,
+          streamId: request.streamId,
+          offset: req.offset,
+          index,
+          batch: req.batch,
+          format: request.format,
+          value: decoded.success,
+          raw
+        })
+      }
+      for (const record of batch) target.push(record)
+      return durable
+    }
+  })
+
   const openDeclared = (request: OpenRequest, table: RecordDecoder.TableDecoder) =>
     table.forStream(request.decoder).pipe(
       Effect.mapError((error) =>
@@ -479,61 +511,24 @@ export const makeMemory: Effect.Effect<Storage["Service"]> = Effect.sync(() => {
           })
         })
       ),
-      Effect.map((decodeRow): StreamWriter => {
+      Effect.map((decodeRow) => {
         const stored = tableOf(request.table)
-        return {
-          append: (req) => {
-            const batch: Array<StoredRecord> = []
-            for (let index = 0; index < req.records.length; index++) {
-              const raw = req.records[index]!
-              const row = decodeRow(raw)
-              if (Result.isFailure(row)) return Effect.fail(invalidRecord(index, row.failure))
-              batch.push({
-                table: request.table,
-                streamId: request.streamId,
-                offset: req.offset,
-                index,
-                batch: req.batch,
-                format: request.format,
-                value: JsonRecord.encode(table.schema, row.success),
-                raw
-              })
-            }
-            for (const record of batch) stored.push(record)
-            return durable
-          }
-        }
+        return writer(request, () => stored, (raw, index) =>
+          Result.mapBoth(decodeRow(raw), {
+            onFailure: (error) => invalidRecord(index, error),
+            onSuccess: (row) => JsonRecord.encode(table.schema, row)
+          }))
       })
     )
 
   const openUndeclared = (request: OpenRequest) =>
     Effect.as(
       derive(request),
-      {
-        append: (req: AppendRequest): Effect.Effect<Effect.Effect<void, StorageError>, StorageError> => {
-          const stored = tableOf(request.table)
-          const batch: Array<StoredRecord> = []
-          for (let index = 0; index < req.records.length; index++) {
-            const raw = req.records[index]!
-            const decoded = request.decoder.decode(raw)
-            if (Result.isFailure(decoded)) {
-              return Effect.fail(new StorageError({ reason: new InvalidRecord({ index, message: decoded.failure }) }))
-            }
-            batch.push({
-              table: request.table,
-              streamId: request.streamId,
-              offset: req.offset,
-              index,
-              batch: req.batch,
-              format: request.format,
-              value: decoded.success.value,
-              raw
-            })
-          }
-          for (const record of batch) stored.push(record)
-          return durable
-        }
-      } satisfies StreamWriter
+      writer(request, () => tableOf(request.table), (raw, index) =>
+        Result.mapBoth(request.decoder.decode(raw), {
+          onFailure: (message) => new StorageError({ reason: new InvalidRecord({ index, message }) }),
+          onSuccess: (decoded) => decoded.value
+        }))
     )
 
   return Storage.of({
