@@ -14,7 +14,7 @@ import * as ZerobusError from "../ZerobusError.ts"
 import type * as Delta from "./delta/DeltaType.ts"
 import * as JsonRecord from "./delta/JsonRecord.ts"
 import * as DeltaProto from "./delta/ProtoSchema.ts"
-import type * as Row from "./delta/Row.ts"
+import * as Row from "./delta/Row.ts"
 import * as TypeText from "./delta/TypeText.ts"
 import { asBuffer } from "./protocol.ts"
 
@@ -156,7 +156,7 @@ const valueToInit = (type: Delta.DeltaType, field: DescField, value: Row.Value, 
   switch (type.kind) {
     case "struct": {
       const nested = messageOf(field)
-      if (nested === undefined || !isStructValue(value)) throw new Error(`${path}: expected a struct`)
+      if (nested === undefined || !Row.isStructValue(value)) throw new Error(`${path}: expected a struct`)
       return rowToInit(type, nested, value, `${path}.`)
     }
     case "array": {
@@ -188,11 +188,8 @@ const valueToInit = (type: Delta.DeltaType, field: DescField, value: Row.Value, 
   }
 }
 
-const isStructValue = (value: Row.Value): value is Row.StructValue =>
-  Predicate.isObject(value) && !Array.isArray(value) && !(value instanceof Map) && !(value instanceof Uint8Array)
-
 const asStruct = (value: Row.Value, path: string): Row.StructValue => {
-  if (!isStructValue(value)) throw new Error(`${path}: expected a struct`)
+  if (!Row.isStructValue(value)) throw new Error(`${path}: expected a struct`)
   return value
 }
 

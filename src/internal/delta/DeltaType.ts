@@ -151,11 +151,6 @@ export const field = (name: string, type: DeltaType, nullable = true): StructFie
   metadata: {}
 })
 
-/** Whether a primitive type is integral (byte, short, integer, long). */
-export const isIntegral = (type: DeltaType): boolean =>
-  type.kind === "primitive" &&
-  (type.name === "byte" || type.name === "short" || type.name === "integer" || type.name === "long")
-
 // ---------------------------------------------------------------------------------------------
 // schemaString JSON
 // ---------------------------------------------------------------------------------------------

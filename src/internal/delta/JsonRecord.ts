@@ -71,9 +71,10 @@ type Convert = (json: unknown) => Row.Value
 const DIGITS = /^[+-]?\d+$/
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/
 
-const checkRange = (value: bigint, name: keyof typeof Row.integralRange): void => {
+export const checkRange = (value: bigint, name: keyof typeof Row.integralRange): bigint => {
   const [min, max] = Row.integralRange[name]
   if (value < min || value > max) throw new RecordIssue(`${value} is out of range for ${name}`)
+  return value
 }
 
 const integral = (name: "byte" | "short" | "integer"): Convert => (json) => {
@@ -111,7 +112,7 @@ const floating = (single: boolean): Convert => (json) => {
   throw issue("a number", json)
 }
 
-const fromText = <A>(result: A | string): A => {
+export const fromText = <A>(result: A | string): A => {
   if (typeof result === "string") throw new RecordIssue(result)
   return result
 }
@@ -205,13 +206,15 @@ const mapKey = (type: Delta.DeltaType, path: string): (key: string) => Row.Value
         return key === "true"
       }
     case "float":
-    case "double":
-      return (key) => floating(type.name === "float")(Number.isNaN(Number(key)) ? key : Number(key))
+    case "double": {
+      const convert = floating(type.name === "float")
+      return (key) => convert(Number.isNaN(Number(key)) ? key : Number(key))
+    }
     case "byte":
     case "short":
     case "integer": {
-      const name = type.name
-      return (key) => integral(name)(DIGITS.test(key) ? Number(key) : key)
+      const convert = integral(type.name)
+      return (key) => convert(DIGITS.test(key) ? Number(key) : key)
     }
     default: {
       const convert = primitive(type, path)

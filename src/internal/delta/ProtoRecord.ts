@@ -35,7 +35,7 @@ import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import { type DeltaSchemaError, incompatibleField, invalidRecord } from "./DeltaSchemaError.ts"
 import * as Delta from "./DeltaType.ts"
-import { RecordIssue, rethrowWithin } from "./JsonRecord.ts"
+import { checkRange, fromText, RecordIssue, rethrowWithin } from "./JsonRecord.ts"
 import * as Row from "./Row.ts"
 
 type Convert = (value: unknown) => Row.Value
@@ -74,21 +74,11 @@ const toNumber = (value: unknown): number => {
   throw new RecordIssue(`unexpected protobuf value ${String(value)}`)
 }
 
-const inRange = (name: keyof typeof Row.integralRange) => (value: bigint): bigint => {
-  const [min, max] = Row.integralRange[name]
-  if (value < min || value > max) throw new RecordIssue(`${value} is out of range for ${name}`)
-  return value
-}
-
 /** The converter for a scalar (or map key) of type `scalar` into `column`, or undefined if incompatible. */
 const scalarConverter = (scalar: ScalarType, column: Delta.DeltaType): Convert | undefined => {
   if (column.kind === "decimal") {
     if (scalar !== ScalarType.STRING) return undefined
-    return (v) => {
-      const parsed = Row.parseDecimal(String(v), column.precision, column.scale)
-      if (typeof parsed === "string") throw new RecordIssue(parsed)
-      return parsed
-    }
+    return (v) => fromText(Row.parseDecimal(String(v), column.precision, column.scale))
   }
   if (column.kind !== "primitive") return undefined
   const isInt32 = INT32_FAMILY.has(scalar)
@@ -96,14 +86,16 @@ const scalarConverter = (scalar: ScalarType, column: Delta.DeltaType): Convert |
     case "byte":
     case "short":
     case "integer": {
-      const check = inRange(column.name)
-      if (isInt32 && column.name === "integer") return toNumber
-      if (isInt32 || (column.name === "integer" && UNSIGNED_32.has(scalar))) return (v) => Number(check(toBigInt(v)))
+      const name = column.name
+      if (isInt32 && name === "integer") return toNumber
+      if (isInt32 || (name === "integer" && UNSIGNED_32.has(scalar))) {
+        return (v) => Number(checkRange(toBigInt(v), name))
+      }
       return undefined
     }
     case "long":
       if (isInt32 || UNSIGNED_32.has(scalar) || INT64_FAMILY.has(scalar)) return toBigInt
-      if (UNSIGNED_64.has(scalar)) return (v) => inRange("long")(toBigInt(v))
+      if (UNSIGNED_64.has(scalar)) return (v) => checkRange(toBigInt(v), "long")
       return undefined
     case "date":
       return isInt32 ? toNumber : undefined
@@ -229,25 +221,12 @@ interface FieldPlan {
 const fieldPlan = (f: DescField, column: Delta.StructField, path: string, depth: number): Convert => {
   if (f.proto.type === FieldDescriptorProto_Type.GROUP) throw incompatibleField(path, "proto2 groups are not supported")
   switch (f.fieldKind) {
-    case "scalar": {
-      const convert = scalarConverter(f.scalar, column.type)
-      if (convert === undefined) throw incompatible(f, column.type, path)
-      return convert
-    }
-    case "enum": {
-      const convert = enumConverter(f.enum, column.type)
-      if (convert === undefined) throw incompatible(f, column.type, path)
-      return convert
-    }
+    case "scalar":
+    case "enum":
     case "message": {
-      const wellKnown = wellKnownConverter(f.message, column.type)
-      if (wellKnown !== undefined) return wellKnown
-      if (column.type.kind !== "struct") throw incompatible(f, column.type, path)
-      const convert = messageConverter(f.message, column.type, path, depth + 1)
-      return (v) => {
-        if (isReflectMessage(v)) return convert(v)
-        throw new RecordIssue("unexpected protobuf message value")
-      }
+      const convert = elementConverter(f.fieldKind, f, column.type, path, depth)
+      if (convert === undefined) throw incompatible(f, column.type, path)
+      return convert
     }
     case "list": {
       if (column.type.kind !== "array") throw incompatible(f, column.type, path)

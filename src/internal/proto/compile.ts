@@ -80,7 +80,7 @@ export interface CompileOptions {
 
 /** The result of `compile`. */
 export interface Compiled {
-  readonly messageName: string
+  /** The root message (named by `messageName` or the schema's identifier). */
   readonly descriptor: DescriptorProto
   /** Writes the fields of a (validated) root value, without tag or length. */
   readonly write: (w: Writer, value: unknown) => void
@@ -139,7 +139,7 @@ const compileRoot = (ast: SchemaAST.AST, options: CompileOptions): Compiled => {
     throw new MappingFailure("", `message name ${JSON.stringify(messageName)} is not a protobuf identifier`)
   }
   const message = compileMessage(base.objects, messageName, `.${messageName}`, [], 1, options.packed ?? true)
-  return { messageName, descriptor: message.descriptor, write: message.writeFields }
+  return { descriptor: message.descriptor, write: message.writeFields }
 }
 
 const defaultMessageName = (ast: SchemaAST.AST): string => {
@@ -318,23 +318,6 @@ const annotation = (key: string, asts: ReadonlyArray<SchemaAST.AST>): unknown =>
   return undefined
 }
 
-const numericTypes: ReadonlySet<string> = new Set<NumericType>([
-  "double",
-  "float",
-  "int32",
-  "int64",
-  "uint32",
-  "uint64",
-  "sint32",
-  "sint64",
-  "fixed32",
-  "fixed64",
-  "sfixed32",
-  "sfixed64"
-])
-
-const isNumericType = (u: unknown): u is NumericType => Predicate.isString(u) && numericTypes.has(u)
-
 // ---------------------------------------------------------------------------------------------
 // scalar plans
 
@@ -456,6 +439,8 @@ const epochDaysPlan = plan(Type.INT32, WireType.Varint, (w, v) => {
   const millis = epochMillis(v)
   if (millis !== undefined) w.int32(Math.floor(millis / MS_PER_DAY))
 }, { mapKey: false })
+
+const isNumericType = (u: unknown): u is NumericType => Predicate.isString(u) && Object.hasOwn(numberPlans, u)
 
 /** The plan of a scalar base, honouring the numeric-type and epoch-days annotations. */
 const scalarPlan = (base: Base, sources: ReadonlyArray<SchemaAST.AST>, path: string): ValuePlan => {

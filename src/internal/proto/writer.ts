@@ -141,18 +141,8 @@ export class Writer {
 
   /** A 64-bit varint of a safe integer (two's complement for negative values). */
   int64Number(value: number): void {
-    if (value >= 0) {
-      if (value < TWO_32) this.uint32(value)
-      else this.varint64(value >>> 0, Math.floor(value / TWO_32) >>> 0)
-      return
-    }
-    const magnitude = -value
-    const lo = magnitude >>> 0
-    const hi = Math.floor(magnitude / TWO_32) >>> 0
-    // two's complement of (hi, lo): invert and add one, carrying into the high half
-    const negLo = (~lo + 1) >>> 0
-    const negHi = (~hi + (negLo === 0 ? 1 : 0)) >>> 0
-    this.varint64(negLo, negHi)
+    if (value >= 0 && value < TWO_32) this.uint32(value)
+    else this.varint64(value >>> 0, Math.floor(value / TWO_32) >>> 0)
   }
 
   /** A 64-bit varint of a bigint (signed or unsigned; wraps modulo 2^64). */
@@ -201,15 +191,7 @@ export class Writer {
 
   /** Eight little-endian bytes of a safe integer. */
   fixed64Number(value: number): void {
-    if (value >= 0) {
-      this.fixed64Halves(value >>> 0, Math.floor(value / TWO_32) >>> 0)
-      return
-    }
-    const magnitude = -value
-    const lo = magnitude >>> 0
-    const hi = Math.floor(magnitude / TWO_32) >>> 0
-    const negLo = (~lo + 1) >>> 0
-    this.fixed64Halves(negLo, (~hi + (negLo === 0 ? 1 : 0)) >>> 0)
+    this.fixed64Halves(value >>> 0, Math.floor(value / TWO_32) >>> 0)
   }
 
   /** Eight little-endian bytes of a bigint (wraps modulo 2^64). */
