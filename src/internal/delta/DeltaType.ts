@@ -151,6 +151,9 @@ export const field = (name: string, type: DeltaType, nullable = true): StructFie
   metadata: {}
 })
 
+/** The dotted path of column `name` under `path` (`""` at the top level), as errors name columns. */
+export const childPath = (path: string, name: string): string => path === "" ? name : `${path}.${name}`
+
 // ---------------------------------------------------------------------------------------------
 // schemaString JSON
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +248,7 @@ const typeFromJson = (json: TypeJson, path: string): DeltaType => {
 const structFromJson = (json: StructJson, path: string): StructType =>
   struct(json.fields.map((f) => ({
     name: f.name,
-    type: typeFromJson(f.type, path === "" ? f.name : `${path}.${f.name}`),
+    type: typeFromJson(f.type, childPath(path, f.name)),
     nullable: f.nullable,
     metadata: f.metadata ?? {}
   })))
@@ -308,7 +311,7 @@ const validateType = (type: DeltaType, path: string): void => {
     case "struct": {
       const seen = new Set<string>()
       for (const f of type.fields) {
-        const fieldPath = path === "" ? f.name : `${path}.${f.name}`
+        const fieldPath = childPath(path, f.name)
         if (f.name === "") throw invalidSchema(`empty field name in ${path === "" ? "the schema" : `'${path}'`}`)
         if (f.name === "__proto__") throw invalidSchema(`field name '${fieldPath}' is reserved`)
         if (INVALID_NAME.test(f.name)) {
@@ -370,7 +373,7 @@ const checkWritableType = (type: DeltaType, path: string): void => {
       checkWritableType(type.keyType, `${path}.key`)
       return checkWritableType(type.valueType, `${path}.value`)
     case "struct":
-      for (const f of type.fields) checkWritableType(f.type, path === "" ? f.name : `${path}.${f.name}`)
+      for (const f of type.fields) checkWritableType(f.type, childPath(path, f.name))
   }
 }
 

@@ -28,7 +28,7 @@
 import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import { type DeltaSchemaError, invalidRecord, unsupportedType } from "./DeltaSchemaError.ts"
-import type * as Delta from "./DeltaType.ts"
+import * as Delta from "./DeltaType.ts"
 import * as Row from "./Row.ts"
 
 /** Thrown inside a decoder; turned into an `InvalidRecord` at the top. `path` grows while it unwinds. */
@@ -248,7 +248,7 @@ interface CompiledField {
 const struct = (type: Delta.StructType, path: string): (json: unknown) => Row.StructValue => {
   const fields: ReadonlyArray<CompiledField> = type.fields.map((f) => ({
     name: f.name,
-    convert: nullable(compile(f.type, path === "" ? f.name : `${path}.${f.name}`), f.nullable)
+    convert: nullable(compile(f.type, Delta.childPath(path, f.name)), f.nullable)
   }))
   const exact = new Set(type.fields.map((f) => f.name))
   const lower = new Map(type.fields.map((f) => [f.name.toLowerCase(), f.name]))

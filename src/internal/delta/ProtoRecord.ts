@@ -279,7 +279,7 @@ const messageConverter = (
   const byLower = new Map(message.fields.map((f) => [f.name.toLowerCase(), f]))
   const used = new Set<DescField>()
   const plans: Array<FieldPlan> = struct.fields.map((column) => {
-    const columnPath = path === "" ? column.name : `${path}.${column.name}`
+    const columnPath = Delta.childPath(path, column.name)
     const f = byName.get(column.name) ?? byLower.get(column.name.toLowerCase())
     if (f === undefined) {
       if (!column.nullable) {
@@ -299,7 +299,7 @@ const messageConverter = (
   for (const f of message.fields) {
     if (!used.has(f)) {
       throw incompatibleField(
-        path === "" ? f.name : `${path}.${f.name}`,
+        Delta.childPath(path, f.name),
         "the field has no column in the table"
       )
     }

@@ -129,6 +129,21 @@ interface Mapped {
   readonly nested?: NestedMessage | undefined
 }
 
+/** The descriptor of one field of a mapped type (`typeName` only for messages). */
+const fieldProto = (
+  name: string,
+  number: number,
+  label: FieldDescriptorProto_Label,
+  mapped: Pick<Mapped, "type" | "typeName">
+): FieldDescriptorProto =>
+  create(FieldDescriptorProtoSchema, {
+    name,
+    number,
+    label,
+    type: mapped.type,
+    ...(mapped.typeName === undefined ? {} : { typeName: mapped.typeName })
+  })
+
 interface NestedMessage {
   readonly lines: ReadonlyArray<string>
   readonly descriptor: DescriptorProto
@@ -199,13 +214,7 @@ class Generator {
       return {
         line: `${indent}repeated ${element.text} ${f.name} = ${number};`,
         nested: element.nested === undefined ? [] : [element.nested],
-        field: create(FieldDescriptorProtoSchema, {
-          name: f.name,
-          number,
-          label: FieldDescriptorProto_Label.REPEATED,
-          type: element.type,
-          ...(element.typeName === undefined ? {} : { typeName: element.typeName })
-        })
+        field: fieldProto(f.name, number, FieldDescriptorProto_Label.REPEATED, element)
       }
     }
     if (type.kind === "map") {
@@ -222,19 +231,8 @@ class Generator {
       const entry = create(DescriptorProtoSchema, {
         name: entryName,
         field: [
-          create(FieldDescriptorProtoSchema, {
-            name: "key",
-            number: 1,
-            label: FieldDescriptorProto_Label.OPTIONAL,
-            type: key.type
-          }),
-          create(FieldDescriptorProtoSchema, {
-            name: "value",
-            number: 2,
-            label: FieldDescriptorProto_Label.OPTIONAL,
-            type: value.type,
-            ...(value.typeName === undefined ? {} : { typeName: value.typeName })
-          })
+          fieldProto("key", 1, FieldDescriptorProto_Label.OPTIONAL, { type: key.type }),
+          fieldProto("value", 2, FieldDescriptorProto_Label.OPTIONAL, value)
         ],
         options: { mapEntry: true }
       })
@@ -242,10 +240,7 @@ class Generator {
         line: `${indent}map<${key.text}, ${value.text}> ${f.name} = ${number};`,
         nested: value.nested === undefined ? [] : [value.nested],
         entry,
-        field: create(FieldDescriptorProtoSchema, {
-          name: f.name,
-          number,
-          label: FieldDescriptorProto_Label.REPEATED,
+        field: fieldProto(f.name, number, FieldDescriptorProto_Label.REPEATED, {
           type: T.MESSAGE,
           typeName: `${scope}.${entryName}`
         })
@@ -256,13 +251,12 @@ class Generator {
     return {
       line: `${indent}${label} ${single.text} ${f.name} = ${number};`,
       nested: single.nested === undefined ? [] : [single.nested],
-      field: create(FieldDescriptorProtoSchema, {
-        name: f.name,
+      field: fieldProto(
+        f.name,
         number,
-        label: f.nullable ? FieldDescriptorProto_Label.OPTIONAL : FieldDescriptorProto_Label.REQUIRED,
-        type: single.type,
-        ...(single.typeName === undefined ? {} : { typeName: single.typeName })
-      })
+        f.nullable ? FieldDescriptorProto_Label.OPTIONAL : FieldDescriptorProto_Label.REQUIRED,
+        single
+      )
     }
   }
 
@@ -274,7 +268,7 @@ class Generator {
     let number = 0
     for (const f of fields) {
       number = nextFieldNumber(number)
-      const fieldPath = path === "" ? f.name : `${path}.${f.name}`
+      const fieldPath = Delta.childPath(path, f.name)
       const column = this.column(f, number, fieldPath, scope, level)
       for (const n of column.nested) {
         if (names.has(n.descriptor.name)) {
@@ -485,7 +479,7 @@ const messageToStruct = (message: DescMessage, path: string, stack: ReadonlyArra
   if (stack.length > MAX_DEPTH) throw unsupportedType(path, `nesting deeper than ${MAX_DEPTH} levels`)
   const inner = [...stack, message.typeName]
   return Delta.struct(message.fields.map((f) => {
-    const fieldPath = path === "" ? f.name : `${path}.${f.name}`
+    const fieldPath = Delta.childPath(path, f.name)
     return Delta.field(f.name, fieldToDelta(f, fieldPath, inner), f.proto.label !== FieldDescriptorProto_Label.REQUIRED)
   }))
 }
