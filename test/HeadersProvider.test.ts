@@ -3,14 +3,13 @@
  * refreshed), refused credentials and grants, and custom providers.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Exit, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { FetchHttpClient } from "effect/http"
 import * as HeadersProvider from "../src/HeadersProvider.ts"
 import { Faults, ZerobusLocal } from "../src/local/index.ts"
 import * as Table from "../src/Table.ts"
 import * as Zerobus from "../src/Zerobus.ts"
-import type * as ZerobusError from "../src/ZerobusError.ts"
-import { localLayer } from "./support/client.ts"
+import { clientLayer, failure, localLayer } from "./support/client.ts"
 import { uniqueTable } from "./support/local.ts"
 
 const Local = ZerobusLocal.ZerobusLocal
@@ -26,26 +25,6 @@ const countingFetch: typeof globalThis.fetch = (input, init) => {
   }
   return globalThis.fetch(input, init)
 }
-
-const failure = <A, R>(effect: Effect.Effect<A, ZerobusError.ZerobusError, R>) =>
-  Effect.flatMap(Effect.exit(effect), (exit) =>
-    Exit.isFailure(exit) && exit.cause.reasons[0]?._tag === "Fail"
-      ? Effect.succeed(exit.cause.reasons[0].error)
-      : Effect.die(new Error("expected a failure")))
-
-/** A client for the server in context, with the given credentials. */
-const client = (credentials: { readonly clientId?: string; readonly clientSecret?: string } = {}) =>
-  Layer.unwrap(Effect.gen(function*() {
-    const local = yield* Local
-    return Zerobus.layer({
-      endpoint: local.endpoint,
-      unityCatalogUrl: local.workspaceUrl,
-      clientId: credentials.clientId ?? local.clientId,
-      clientSecret: credentials.clientSecret === undefined
-        ? local.clientSecret
-        : Redacted.make(credentials.clientSecret)
-    })
-  }))
 
 const withClient = <A, E, R>(
   layerToUse: Layer.Layer<Zerobus.Zerobus, E, ZerobusLocal.ZerobusLocal>,
@@ -67,7 +46,7 @@ const server = localLayer({
 layer(server, { excludeTestServices: true })("OAuth client credentials", (it) => {
   it.effect("fetches one table-scoped token per table and reuses it while it is valid", () =>
     withClient(
-      client(),
+      clientLayer(),
       Effect.gen(function*() {
         tokenRequests.length = 0
         const local = yield* Local
@@ -112,7 +91,7 @@ layer(server, { excludeTestServices: true })("OAuth client credentials", (it) =>
 
   it.effect("a wrong secret fails creation with Unauthenticated after one token request", () =>
     withClient(
-      client({ clientSecret: "wrong" }),
+      clientLayer({ clientSecret: Redacted.make("wrong") }),
       Effect.gen(function*() {
         tokenRequests.length = 0
         const error = yield* failure(Zerobus.createStream(Table.json(uniqueTable("oauth")), { recoveryBackoff: 10 }))
@@ -125,7 +104,7 @@ layer(server, { excludeTestServices: true })("OAuth client credentials", (it) =>
 
   it.effect("after the token expires, a reconnection fetches a new one and the stream goes on", () =>
     withClient(
-      client(),
+      clientLayer(),
       Effect.gen(function*() {
         tokenRequests.length = 0
         const table = uniqueTable("oauth")
@@ -145,7 +124,7 @@ layer(server, { excludeTestServices: true })("OAuth client credentials", (it) =>
 
   it.effect("a token the server refuses is fetched again once (refresh) before creation fails", () =>
     withClient(
-      client(),
+      clientLayer(),
       Effect.gen(function*() {
         const table = uniqueTable("oauth")
         const local = yield* Local
@@ -160,7 +139,7 @@ layer(server, { excludeTestServices: true })("OAuth client credentials", (it) =>
 
   it.effect("a table outside the principal's grants fails with PermissionDenied", () =>
     withClient(
-      client({ clientId: "limited", clientSecret: "limited-secret" }),
+      clientLayer({ clientId: "limited", clientSecret: Redacted.make("limited-secret") }),
       Effect.gen(function*() {
         const error = yield* failure(Zerobus.createStream(Table.json("main.denied.events")))
         assert.strictEqual(error.reason._tag, "PermissionDenied")

@@ -7,8 +7,7 @@ import { Effect, Exit, Fiber, Option, Schema, Stream } from "effect"
 import { Faults, ZerobusLocal } from "../src/local/index.ts"
 import * as Table from "../src/Table.ts"
 import * as Zerobus from "../src/Zerobus.ts"
-import type * as ZerobusError from "../src/ZerobusError.ts"
-import { testLayer } from "./support/client.ts"
+import { failure, testLayer } from "./support/client.ts"
 import { uniqueTable } from "./support/local.ts"
 import { encodeOrder, ordersDescriptor } from "./support/proto.ts"
 
@@ -30,12 +29,6 @@ const serverView = (table: string) =>
 
 const inject = (table: string, ...steps: ReadonlyArray<Faults.FaultStepInput>) =>
   Local.use((local) => local.inject(table, steps))
-
-const failure = <A, R>(effect: Effect.Effect<A, ZerobusError.ZerobusError, R>) =>
-  Effect.flatMap(Effect.exit(effect), (exit) =>
-    Exit.isFailure(exit) && exit.cause.reasons[0]?._tag === "Fail"
-      ? Effect.succeed(exit.cause.reasons[0].error)
-      : Effect.die(new Error(`expected a failure, got ${Exit.isSuccess(exit) ? "success" : "a defect"}`)))
 
 const elapsed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {

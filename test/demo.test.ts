@@ -3,22 +3,18 @@
  * report as many records stored as sent, and the Delta table it names must hold them.
  */
 import { assert, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { promisify } from "node:util"
-
-const root = path.resolve(import.meta.dirname, "..")
+import { runNode } from "./cli/spawn.ts"
 
 it("npm run demo streams records into a Delta table and stores every one", async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "zerobus-demo-"))
   try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["--conditions=zerobus-source", "--import", "tsx", "examples/demo.ts", "--records", "20000", "--data", dataDir],
-      { cwd: root, timeout: 60_000 }
-    )
+    const { code, stdout, stderr } = await runNode("examples/demo.ts", ["--records", "20000", "--data", dataDir], {
+      timeoutMs: 60_000
+    })
+    assert.strictEqual(code, 0, stderr)
     assert.include(stdout, "records sent:    20,000")
     assert.include(stdout, "records stored:  20,000")
     const table = path.join(dataDir, "main", "demo", "sensor_readings")

@@ -4,13 +4,12 @@
  * recreateStream, logs and metrics. Timings are bounds, with room for a busy machine.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Exit, Logger, Metric, Option, References, Schedule } from "effect"
+import { Effect, Logger, Metric, Option, References, Schedule } from "effect"
 import { Faults, ZerobusLocal } from "../src/local/index.ts"
 import * as Table from "../src/Table.ts"
 import * as Zerobus from "../src/Zerobus.ts"
-import type * as ZerobusError from "../src/ZerobusError.ts"
 import * as ZerobusMetrics from "../src/ZerobusMetrics.ts"
-import { testLayer } from "./support/client.ts"
+import { failure, testLayer } from "./support/client.ts"
 import { uniqueTable } from "./support/local.ts"
 
 const Local = ZerobusLocal.ZerobusLocal
@@ -30,12 +29,6 @@ const view = (table: string) =>
       maxOffsets: streams.map((s) => s.maxOffset)
     }
   })
-
-const failure = <A, R>(effect: Effect.Effect<A, ZerobusError.ZerobusError, R>) =>
-  Effect.flatMap(Effect.exit(effect), (exit) =>
-    Exit.isFailure(exit) && exit.cause.reasons[0]?._tag === "Fail"
-      ? Effect.succeed(exit.cause.reasons[0].error)
-      : Effect.die(new Error("expected a failure")))
 
 const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {

@@ -96,14 +96,6 @@ export const protoRecords: ReadonlyArray<Uint8Array> = Array.from({ length: DIST
 /** Distinct protobuf records as Buffers (what the official client takes). */
 export const protoBuffers: ReadonlyArray<Buffer> = protoRecords.map((bytes) => Buffer.from(bytes))
 
-/** Mean payload bytes of a record of `format`. */
-export const meanBytes = (format: Format): number => {
-  let total = 0
-  if (format === "json") { for (const record of jsonRecords) total += Buffer.byteLength(record, "utf8") }
-  else for (const record of protoRecords) total += record.byteLength
-  return total / DISTINCT
-}
-
 /** Exact payload bytes of records `0 .. count - 1` of `format` (records cycle). */
 export const totalBytes = (format: Format, count: number): number => {
   const sizes = format === "json"

@@ -30,12 +30,7 @@ const SLICE = 64 * 1024
 export const run = async (input: CaseInput, section: Section): Promise<Outcome> => {
   const table = tableFor(input)
   const { server } = input
-  const token = await fetchToken(server.workspaceUrl, {
-    clientId: server.clientId,
-    clientSecret: server.clientSecret,
-    table,
-    workspaceId: server.workspaceId
-  })
+  const token = await fetchToken(server.workspaceUrl, { ...server, table })
   const encoded = encodeAll(input.format, input.records, perMessage(input.variant), true)
   const session = http2.connect(server.endpoint)
   session.on("error", () => {})

@@ -29,7 +29,8 @@ export interface CaseInput {
   readonly profile: string | undefined
 }
 
-const isServerInfo = (u: unknown): u is ServerInfo =>
+/** Whether a value carries every field of a {@link ServerInfo}. */
+export const isServerInfo = (u: unknown): u is ServerInfo =>
   Predicate.isObject(u) &&
   ["endpoint", "workspaceUrl", "workspaceId", "clientId", "clientSecret"].every((key) =>
     Predicate.hasProperty(u, key) && Predicate.isString(u[key])

@@ -56,11 +56,11 @@ export const work = async (
       return
     }
     case "batch1000": {
-      const batches = [records.slice(0, 1000)]
+      const batch = records.slice(0, 1000)
       let sent = 0
       while (sent < count) {
         const take = Math.min(1000, count - sent)
-        await stream.ingestRecordsOffset(take === 1000 ? batches[0]! : records.slice(0, take))
+        await stream.ingestRecordsOffset(take === 1000 ? batch : records.slice(0, take))
         sent += take
       }
       await stream.flush()

@@ -174,12 +174,7 @@ const writeAll = (call: Call, encoded: Encoded): Promise<void> =>
 export const run = async (input: CaseInput, section: Section): Promise<Outcome> => {
   const table = tableFor(input)
   const { server } = input
-  const token = await fetchToken(server.workspaceUrl, {
-    clientId: server.clientId,
-    clientSecret: server.clientSecret,
-    table,
-    workspaceId: server.workspaceId
-  })
+  const token = await fetchToken(server.workspaceUrl, { ...server, table })
   const encoded = encodeAll(input.format, input.records, perMessage(input.variant))
   const client = new grpc.Client(server.endpoint.replace(/^http:\/\//, ""), grpc.credentials.createInsecure(), {
     "grpc.max_send_message_length": -1,

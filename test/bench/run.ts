@@ -33,7 +33,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as url from "node:url"
 import { allCases, type CaseDef } from "./cases.ts"
-import { asCaseResult, type CaseResult, type ServerInfo } from "./harness.ts"
+import { asCaseResult, type CaseResult, isServerInfo, type ServerInfo } from "./harness.ts"
 import * as ProfileSummary from "./profile-summary.ts"
 
 const here = path.dirname(url.fileURLToPath(import.meta.url))
@@ -189,15 +189,13 @@ const startServer = async (scripts: Scripts): Promise<Server> => {
     child,
     60_000,
     (m): ServerInfo | undefined =>
-      Predicate.isObject(m) && m["type"] === "ready" && typeof m["endpoint"] === "string" &&
-        typeof m["workspaceUrl"] === "string" && typeof m["workspaceId"] === "string" &&
-        typeof m["clientId"] === "string" && typeof m["clientSecret"] === "string"
+      Predicate.isObject(m) && m["type"] === "ready" && isServerInfo(m)
         ? {
-          endpoint: m["endpoint"],
-          workspaceUrl: m["workspaceUrl"],
-          workspaceId: m["workspaceId"],
-          clientId: m["clientId"],
-          clientSecret: m["clientSecret"]
+          endpoint: m.endpoint,
+          workspaceUrl: m.workspaceUrl,
+          workspaceId: m.workspaceId,
+          clientId: m.clientId,
+          clientSecret: m.clientSecret
         }
         : undefined
   )
@@ -509,8 +507,8 @@ const main = async () => {
     versus.flatMap(([ours, theirs]) => {
       const name = `${ours}-${format}`
       const official = `${theirs}-${format}`
-      const r = paired(runs, name, official, rate)
-      const c = paired(runs, name, official, cpuPerM)
+      const r = ratioTo(name, official)
+      const c = cpuRatioTo(name, official)
       return r === undefined || c === undefined ? [] : [[name, official, x(r), x(c)]]
     })
   )

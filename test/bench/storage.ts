@@ -4,19 +4,17 @@
  * JSON validation, rows kept in an array) in the same run. Reports records/s and the ack latency
  * (append → durable) p50/p99 per request.
  *
- * Run: npm run bench -- --case storage, or node --import tsx test/bench/storage.ts [--seconds 3] [--writers 8] [--batch 100] [--flush-ms 1000]
- * Or import {@link run} (the bench harness does).
+ * Run: node --import tsx test/bench/storage.ts [--seconds 3] [--writers 8] [--batch 100] [--flush-ms 1000]
  */
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
-import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import * as Delta from "../../src/internal/delta/DeltaType.ts"
 import * as JsonRecord from "../../src/internal/delta/JsonRecord.ts"
 import type * as Row from "../../src/internal/delta/Row.ts"
 import * as DeltaTable from "../../src/local/delta/DeltaTable.ts"
+import { tempDir } from "../support/delta/fixtures.ts"
 
 /** Benchmark parameters. */
 export interface BenchOptions {
@@ -95,10 +93,7 @@ const drive = (append: Append, options: BenchOptions) =>
 
 const durableRun = (mode: "fsync" | "os", options: BenchOptions) =>
   Effect.scoped(Effect.gen(function*() {
-    const root = yield* Effect.acquireRelease(
-      Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "zerobus-bench-"))),
-      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-    )
+    const root = yield* tempDir("zerobus-bench-")
     const dir = path.join(root, "bench")
     yield* DeltaTable.create({ dir, name: "bench.default.events", schema })
     const table = yield* DeltaTable.open({ dir, durability: mode, flushInterval: options.flushMs ?? 1000 })

@@ -5,10 +5,12 @@
  * - `localLayer(options)`: the server (quiet logs by default).
  * - `clientLayer(options)`: a client for the `ZerobusLocal` in context.
  * - `testLayer(serverOptions, clientOptions)`: both, exposing both services.
+ * - `failure(effect)`: the typed error an effect fails with (a defect when it does not fail).
  */
-import { Effect, Layer } from "effect"
+import { Effect, Exit, Layer } from "effect"
 import { ZerobusLocal } from "../../src/local/index.ts"
 import * as Zerobus from "../../src/Zerobus.ts"
+import type * as ZerobusError from "../../src/ZerobusError.ts"
 import { quiet } from "./local.ts"
 
 /** A Zerobus Local server for tests. */
@@ -30,3 +32,10 @@ export const clientLayer = (options: Partial<Zerobus.Options> = {}) =>
 /** A server and a client for it. */
 export const testLayer = (server: ZerobusLocal.Options = {}, client: Partial<Zerobus.Options> = {}) =>
   clientLayer(client).pipe(Layer.provideMerge(localLayer(server)))
+
+/** The `ZerobusError` `effect` fails with; dies when it succeeds or dies. */
+export const failure = <A, R>(effect: Effect.Effect<A, ZerobusError.ZerobusError, R>) =>
+  Effect.flatMap(Effect.exit(effect), (exit) =>
+    Exit.isFailure(exit) && exit.cause.reasons[0]?._tag === "Fail"
+      ? Effect.succeed(exit.cause.reasons[0].error)
+      : Effect.die(new Error(`expected a failure, got ${Exit.isSuccess(exit) ? "success" : "a defect"}`)))

@@ -14,8 +14,7 @@ import * as ProtoSchema from "../../../src/internal/delta/ProtoSchema.ts"
 import { DeltaStorage, ZerobusLocal } from "../../../src/local/index.ts"
 import * as Table from "../../../src/Table.ts"
 import * as Zerobus from "../../../src/Zerobus.ts"
-import type * as ZerobusError from "../../../src/ZerobusError.ts"
-import { clientLayer } from "../../support/client.ts"
+import { clientLayer, failure } from "../../support/client.ts"
 import { conformance, readDelta, withDuckDb } from "../../support/delta/DuckDb.ts"
 import { allTypes, allTypesDuckDb, allTypesRecords, tempDir } from "../../support/delta/fixtures.ts"
 import { quiet } from "../../support/local.ts"
@@ -33,12 +32,6 @@ const withServer = <A, E>(
   )
 
 /** The client error an effect fails with. */
-const failure = <A, R>(effect: Effect.Effect<A, ZerobusError.ZerobusError, R>) =>
-  Effect.flatMap(Effect.exit(effect), (exit) =>
-    Exit.isFailure(exit) && exit.cause.reasons[0]?._tag === "Fail"
-      ? Effect.succeed(exit.cause.reasons[0].error)
-      : Effect.die(new Error(`expected a failure, got ${Exit.isSuccess(exit) ? "success" : "a defect"}`)))
-
 const noRecovery = { recovery: false, coalesce: false } as const
 
 /** Column names and DuckDB types (DuckDB quotes struct field names; the fixtures do not). */

@@ -1,15 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as Wal from "../../../src/local/delta/Wal.ts"
 import * as WalRecord from "../../../src/local/delta/WalRecord.ts"
+import { tempDir as scopedTempDir } from "../../support/delta/fixtures.ts"
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "zerobus-wal-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
+const tempDir = scopedTempDir("zerobus-wal-")
 
 const body = (n: number): Uint8Array => new TextEncoder().encode(`record-${n}`)
 const text = (b: Uint8Array): string => new TextDecoder().decode(b)
