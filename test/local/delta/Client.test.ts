@@ -16,7 +16,7 @@ import * as Table from "../../../src/Table.ts"
 import * as Zerobus from "../../../src/Zerobus.ts"
 import { clientLayer, failure } from "../../support/client.ts"
 import { conformance, readDelta, withDuckDb } from "../../support/delta/DuckDb.ts"
-import { allTypes, allTypesDuckDb, allTypesRecords, tempDir } from "../../support/delta/fixtures.ts"
+import { allTypes, allTypesDuckDb, allTypesRecords, byId, columnTypes, tempDir } from "../../support/delta/fixtures.ts"
 import { quiet } from "../../support/local.ts"
 
 const Local = ZerobusLocal.ZerobusLocal
@@ -33,10 +33,6 @@ const withServer = <A, E>(
 
 /** The client error an effect fails with. */
 const noRecovery = { recovery: false, coalesce: false } as const
-
-/** Column names and DuckDB types (DuckDB quotes struct field names; the fixtures do not). */
-const columnTypes = (columns: ReadonlyArray<{ readonly name: string; readonly type: string }>) =>
-  columns.map((c): readonly [string, string] => [c.name, c.type.replaceAll("\"", "")])
 
 /** µs since the epoch of an ISO instant with millisecond precision, plus extra microseconds. */
 const micros = (iso: string, extra: number): bigint => BigInt(Date.parse(iso)) * 1000n + BigInt(extra)
@@ -116,9 +112,6 @@ const protoRecords: ReadonlyArray<readonly [Record<string, unknown>, Record<stri
     allTypesRecords[2]![1]
   ]
 ]
-
-const byId = (a: Record<string, unknown>, b: Record<string, unknown>) =>
-  Number(BigInt(String(a["id"])) - BigInt(String(b["id"])))
 
 describe("Zerobus Local with Delta storage, through the client", () => {
   it.live("JSON and protobuf records of every type reach declared tables; DuckDB reads them back", () =>

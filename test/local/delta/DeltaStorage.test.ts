@@ -10,7 +10,7 @@ import { RecordType } from "../../../src/internal/protocol.ts"
 import * as DeltaStorage from "../../../src/local/delta/DeltaStorage.ts"
 import { Storage, ZerobusLocal } from "../../../src/local/index.ts"
 import { conformance, readDelta } from "../../support/delta/DuckDb.ts"
-import { allTypes, allTypesRecords, tempDir } from "../../support/delta/fixtures.ts"
+import { allTypes, allTypesRecords, byId, tempDir } from "../../support/delta/fixtures.ts"
 import { quiet, rawClient, tokenFor } from "../../support/local.ts"
 import { openStream } from "../../support/rawClient.ts"
 
@@ -44,10 +44,7 @@ describe("Delta storage behind the gRPC server", () => {
       const summary = yield* local.tables
       assert.deepStrictEqual(summary, [{ table, records: 3 }])
       const read = yield* readDelta(path.join(dataDir, "main", "default", "all_types"), { orderBy: "id" })
-      const expected = allTypesRecords.map(([, row]) => row).toSorted((a, b) =>
-        Number(BigInt(String(a["id"])) - BigInt(String(b["id"])))
-      )
-      assert.deepStrictEqual(read.rows, expected)
+      assert.deepStrictEqual(read.rows, allTypesRecords.map(([, row]) => row).toSorted(byId))
       assert.deepStrictEqual(yield* conformance(path.join(dataDir, "main", "default", "all_types")), [])
       const records = yield* local.records(table)
       assert.deepStrictEqual(records.map((r) => r.value["id"]), [1, "9223372036854775807", -3])

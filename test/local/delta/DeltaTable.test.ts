@@ -12,7 +12,7 @@ import * as ProtoSchema from "../../../src/internal/delta/ProtoSchema.ts"
 import * as DeltaLog from "../../../src/local/delta/DeltaLog.ts"
 import * as DeltaTable from "../../../src/local/delta/DeltaTable.ts"
 import { conformance, readDelta } from "../../support/delta/DuckDb.ts"
-import { allTypes, allTypesDuckDb, allTypesRecords, tempDir } from "../../support/delta/fixtures.ts"
+import { allTypes, allTypesDuckDb, allTypesRecords, byId, columnTypes, tempDir } from "../../support/delta/fixtures.ts"
 
 const newTable = (schema: Delta.StructType) =>
   Effect.gen(function*() {
@@ -40,11 +40,8 @@ describe("DeltaTable", () => {
       }))
       const read = yield* readDelta(dir, { orderBy: "id" })
       assert.strictEqual(read.version, 1)
-      assert.deepStrictEqual(read.columns.map((c) => [c.name, c.type.replaceAll("\"", "")] as const), allTypesDuckDb)
-      const expected = allTypesRecords.map(([, row]) => row).toSorted((a, b) =>
-        Number(BigInt(String(a["id"])) - BigInt(String(b["id"])))
-      )
-      assert.deepStrictEqual(read.rows, expected)
+      assert.deepStrictEqual(columnTypes(read.columns), allTypesDuckDb)
+      assert.deepStrictEqual(read.rows, allTypesRecords.map(([, row]) => row).toSorted(byId))
       assert.deepStrictEqual(yield* conformance(dir), [])
     }))
 

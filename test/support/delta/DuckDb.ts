@@ -45,11 +45,15 @@ export const withDuckDb = <A>(
     catch: (e) => (e instanceof Error ? e : new Error(String(e)))
   })
 
-const replaySql = (tableDir: string, upTo?: number): Array<string> => [
+/** Table `actions`: every line of the JSON commits, with its version and line number. */
+const actionsSql = (tableDir: string): string =>
   `create or replace temp table actions as
      select cast(regexp_extract(filename, '(\\d{20})\\.json$', 1) as bigint) as version,
             row_number() over (partition by filename) as line, json
-     from read_ndjson_objects(${quote(path.join(tableDir, "_delta_log", "*.json"))}, filename = true)`,
+     from read_ndjson_objects(${quote(path.join(tableDir, "_delta_log", "*.json"))}, filename = true)`
+
+/** Table `live`: the files `actions` leaves in the table (up to version `upTo`). */
+const liveSql = (upTo?: number): string =>
   `create or replace temp table live as
      with f as (
        select version, line,
@@ -64,7 +68,6 @@ const replaySql = (tableDir: string, upTo?: number): Array<string> => [
      l as (select *, row_number() over (partition by path order by version desc, line desc) as rn from f)
      select path, size, (stats::json->>'numRecords')::bigint as num_records from l where rn = 1 and is_add
      order by path`
-]
 
 /** A table read through the SQL log replay. */
 export interface DeltaRead {
@@ -83,9 +86,8 @@ export const readDelta = (
   options: { readonly select?: string | undefined; readonly orderBy?: string | undefined } = {}
 ): Effect.Effect<DeltaRead, Error> =>
   withDuckDb(async (query) => {
-    const [actions, live] = replaySql(tableDir)
-    await query(actions!)
-    await query(live!)
+    await query(actionsSql(tableDir))
+    await query(liveSql())
     const version = Number((await query("select max(version) as v from actions")).rows[0]?.["v"] ?? -1)
     const files = (await query("select path, size, num_records from live")).rows.map((r) => ({
       path: String(r["path"]),
@@ -103,19 +105,6 @@ export const readDelta = (
   })
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const PRIMITIVES = new Set([
-  "string",
-  "long",
-  "integer",
-  "short",
-  "byte",
-  "float",
-  "double",
-  "boolean",
-  "binary",
-  "date",
-  "timestamp"
-])
 /** Physical Parquet type expected per top-level Delta primitive (local-delta.md §3.5). */
 const PHYSICAL: Record<string, string> = {
   string: "BYTE_ARRAY",
@@ -130,6 +119,8 @@ const PHYSICAL: Record<string, string> = {
   date: "INT32",
   timestamp: "INT64"
 }
+/** The Delta primitive types the writer may declare. */
+const PRIMITIVES = new Set(Object.keys(PHYSICAL))
 
 const SchemaField = Schema.Struct({ name: Schema.String, type: Schema.Unknown, nullable: Schema.Boolean })
 type SchemaField = typeof SchemaField.Type
@@ -230,9 +221,8 @@ export const conformance = (tableDir: string): Effect.Effect<ReadonlyArray<strin
   withDuckDb(async (query) => {
     const problems: Array<string> = []
     const logDir = path.join(tableDir, "_delta_log")
-    const [actions, live] = replaySql(tableDir)
-    await query(actions!)
-    await query(live!)
+    await query(actionsSql(tableDir))
+    await query(liveSql())
 
     // 5. contiguous versions from 0
     const versions = (await query("select distinct version from actions order by version")).rows.map((r) =>
@@ -300,13 +290,10 @@ export const conformance = (tableDir: string): Effect.Effect<ReadonlyArray<strin
         problems.push(`${f["path"]}: numRecords ${f["num_records"]} != ${count}`)
       }
       // 4. columns, physical types, NOT NULL
-      const schema = (await query(
-        `select name, type, repetition_type from parquet_schema(${quote(file)})`
-      )).rows
+      const all = (await query(`select name, type, num_children from parquet_schema(${quote(file)})`)).rows
       const topLevel = new Map<string, JsonRow>()
       {
         // top-level columns are the children of the root, in order; walk num_children
-        const all = (await query(`select name, num_children from parquet_schema(${quote(file)})`)).rows
         let i = 1
         const skip = (): void => {
           const n = Number(all[i]?.["num_children"] ?? 0)
@@ -314,7 +301,7 @@ export const conformance = (tableDir: string): Effect.Effect<ReadonlyArray<strin
           for (let c = 0; c < n; c++) skip()
         }
         while (i < all.length) {
-          topLevel.set(String(all[i]!["name"]), schema[i]!)
+          topLevel.set(String(all[i]!["name"]), all[i]!)
           skip()
         }
       }
@@ -398,7 +385,10 @@ export const conformance = (tableDir: string): Effect.Effect<ReadonlyArray<strin
     return problems
   })
 
-/** Compares the checkpoint at `version` with the SQL replay of the JSON commits up to it. */
+/**
+ * Compares the checkpoint at `version` with the SQL replay of the JSON commits up to it (reads the
+ * `actions` table; rebuilds `live` for that version).
+ */
 const compareCheckpoint = async (
   query: (sql: string) => Promise<{ rows: Array<JsonRow> }>,
   tableDir: string,
@@ -406,9 +396,7 @@ const compareCheckpoint = async (
 ): Promise<Array<string>> => {
   const problems: Array<string> = []
   const file = path.join(tableDir, "_delta_log", `${String(version).padStart(20, "0")}.checkpoint.parquet`)
-  const [actions, live] = replaySql(tableDir, version)
-  await query(actions!)
-  await query(live!)
+  await query(liveSql(version))
   const replayed = (await query("select path, size from live order by path")).rows
   const fromCheckpoint = (await query(
     `select add.path as path, add.size as size from read_parquet(${quote(file)}) where add is not null order by path`
@@ -444,9 +432,5 @@ const compareCheckpoint = async (
   if (JSON.stringify(protocolCheckpoint) !== JSON.stringify([{ r: 1, w: 2 }])) {
     problems.push(`checkpoint ${version}: protocol row is ${JSON.stringify(protocolCheckpoint)}`)
   }
-  // restore the full replay for later queries
-  const [all, allLive] = replaySql(tableDir)
-  await query(all!)
-  await query(allLive!)
   return problems
 }

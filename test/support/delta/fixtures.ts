@@ -186,3 +186,12 @@ export const allTypesRecords: ReadonlyArray<readonly [Record<string, unknown>, R
     }
   ]
 ]
+
+/** Orders rows by their `id` column (digits of a long). */
+export const byId = (a: Record<string, unknown>, b: Record<string, unknown>): number =>
+  Number(BigInt(String(a["id"])) - BigInt(String(b["id"])))
+
+/** Column names and DuckDB types (DuckDB quotes struct field names; {@link allTypesDuckDb} does not). */
+export const columnTypes = (
+  columns: ReadonlyArray<{ readonly name: string; readonly type: string }>
+): Array<readonly [string, string]> => columns.map((c) => [c.name, c.type.replaceAll("\"", "")] as const)
