@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as grpc from "@grpc/grpc-js"
 import { Config, Deferred, Effect, Exit, Layer, Redacted } from "effect"
+import * as Http2 from "node:http2"
 import * as Net from "node:net"
+import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from "../../src/local/GrpcServer.ts"
 import { Storage, ZerobusLocal } from "../../src/local/index.ts"
 import { quiet, rawClient, tokenFor, uniqueTable } from "../support/local.ts"
 import { fetchToken } from "../support/oauth.ts"
@@ -322,6 +324,57 @@ describe("TLS", () => {
       }).pipe(Effect.provide(Storage.layerMemory), Effect.flip)
       certificate.remove()
       assert.strictEqual(swapped.reason._tag, "TlsFailed")
+    }))
+})
+
+/**
+ * The receive windows a plain HTTP/2 client is granted by the server at `endpoint`: the stream
+ * window from the server's SETTINGS, the connection window once its WINDOW_UPDATE arrived.
+ */
+const grantedWindows = (endpoint: string, ca?: Buffer) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => Http2.connect(endpoint, ca === undefined ? {} : { ca })),
+    (session) =>
+      Effect.callback<{ stream: number; connection: number }>((resume) => {
+        let stream = 0
+        const deadline = Date.now() + 5_000
+        const check = () => {
+          const connection = session.state.remoteWindowSize ?? 0
+          if ((stream === STREAM_WINDOW_BYTES && connection >= CONNECTION_WINDOW_BYTES) || Date.now() > deadline) {
+            resume(Effect.succeed({ stream, connection }))
+          } else {
+            setTimeout(check, 5)
+          }
+        }
+        session.on("error", () => {})
+        session.on("remoteSettings", (settings) => {
+          stream = settings.initialWindowSize ?? 0
+        })
+        check()
+      }),
+    (session) => Effect.sync(() => session.destroy())
+  )
+
+describe("HTTP/2 flow control", () => {
+  it.live("grants 1 MiB per stream and 8 MiB per connection (grpc-js' server would leave 64 KiB), h2c and TLS", () =>
+    Effect.gen(function*() {
+      const plain = yield* ZerobusLocal.make(quiet).pipe(Effect.provide(Storage.layerMemory))
+      assert.deepStrictEqual(yield* grantedWindows(plain.endpoint), {
+        stream: STREAM_WINDOW_BYTES,
+        connection: CONNECTION_WINDOW_BYTES
+      })
+      const certificate = yield* Effect.acquireRelease(
+        Effect.sync(selfSignedCertificate),
+        (c) => Effect.sync(() => c.remove())
+      )
+      const secure = yield* ZerobusLocal.make({
+        ...quiet,
+        tls: { certFile: certificate.certFile, keyFile: certificate.keyFile }
+      }).pipe(Effect.provide(Storage.layerMemory))
+      assert.deepStrictEqual(yield* grantedWindows(secure.endpoint, certificate.cert), {
+        stream: STREAM_WINDOW_BYTES,
+        connection: CONNECTION_WINDOW_BYTES
+      })
     }))
 })
 
