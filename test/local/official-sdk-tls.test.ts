@@ -1,9 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
-import { Storage, ZerobusLocal } from "../../src/local/index.ts"
-import { quiet, uniqueTable } from "../support/local.ts"
+import { tlsLocal, uniqueTable } from "../support/local.ts"
 import { official } from "../support/official.ts"
-import { selfSignedCertificate } from "../support/tls.ts"
 
 // Own file: it sets SSL_CERT_FILE for this test process (the official SDK reads trust roots from it).
 describe.runIf(official !== undefined)("official TypeScript SDK 1.3.0 over TLS", () => {
@@ -11,14 +9,7 @@ describe.runIf(official !== undefined)("official TypeScript SDK 1.3.0 over TLS",
 
   it.live("connects to https://127.0.0.1 and https://localhost with SSL_CERT_FILE pointing at the certificate", () =>
     Effect.gen(function*() {
-      const certificate = yield* Effect.acquireRelease(
-        Effect.sync(selfSignedCertificate),
-        (c) => Effect.sync(() => c.remove())
-      )
-      const local = yield* ZerobusLocal.make({
-        ...quiet,
-        tls: { certFile: certificate.certFile, keyFile: certificate.keyFile }
-      }).pipe(Effect.provide(Storage.layerMemory))
+      const { certificate, local } = yield* tlsLocal
       const previous = process.env["SSL_CERT_FILE"]
       yield* Effect.acquireRelease(
         Effect.sync(() => {

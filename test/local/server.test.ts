@@ -5,7 +5,7 @@ import * as Http2 from "node:http2"
 import * as Net from "node:net"
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from "../../src/local/GrpcServer.ts"
 import { Storage, ZerobusLocal } from "../../src/local/index.ts"
-import { quiet, rawClient, tokenFor, uniqueTable } from "../support/local.ts"
+import { quiet, rawClient, tlsLocal, tokenFor, uniqueTable } from "../support/local.ts"
 import { fetchToken } from "../support/oauth.ts"
 import { openStream, RawClient } from "../support/rawClient.ts"
 import { selfSignedCertificate } from "../support/tls.ts"
@@ -282,14 +282,7 @@ describe("restart", () => {
 describe("TLS", () => {
   it.live("serves gRPC over TLS with ALPN h2 to clients that trust the certificate", () =>
     Effect.gen(function*() {
-      const certificate = yield* Effect.acquireRelease(
-        Effect.sync(selfSignedCertificate),
-        (c) => Effect.sync(() => c.remove())
-      )
-      const local = yield* ZerobusLocal.make({
-        ...quiet,
-        tls: { certFile: certificate.certFile, keyFile: certificate.keyFile }
-      }).pipe(Effect.provide(Storage.layerMemory))
+      const { certificate, local } = yield* tlsLocal
       assert.match(local.endpoint, /^https:\/\/127\.0\.0\.1:\d+$/)
       const table = uniqueTable("tls")
       const token = yield* tokenFor(local, table)
@@ -363,14 +356,7 @@ describe("HTTP/2 flow control", () => {
         stream: STREAM_WINDOW_BYTES,
         connection: CONNECTION_WINDOW_BYTES
       })
-      const certificate = yield* Effect.acquireRelease(
-        Effect.sync(selfSignedCertificate),
-        (c) => Effect.sync(() => c.remove())
-      )
-      const secure = yield* ZerobusLocal.make({
-        ...quiet,
-        tls: { certFile: certificate.certFile, keyFile: certificate.keyFile }
-      }).pipe(Effect.provide(Storage.layerMemory))
+      const { certificate, local: secure } = yield* tlsLocal
       assert.deepStrictEqual(yield* grantedWindows(secure.endpoint, certificate.cert), {
         stream: STREAM_WINDOW_BYTES,
         connection: CONNECTION_WINDOW_BYTES

@@ -6,11 +6,13 @@
  *   clients do.
  * - `rawClient(local)`: a scoped `RawClient` (closed with the scope).
  * - `uniqueTable(prefix)`: a fresh `main.<prefix>.t<n>` table name.
+ * - `tlsLocal`: a scoped in-memory Zerobus Local over TLS, with its throw-away certificate.
  */
 import { Effect, Redacted } from "effect"
-import type { ZerobusLocal } from "../../src/local/index.ts"
+import { Storage, ZerobusLocal } from "../../src/local/index.ts"
 import { fetchToken } from "./oauth.ts"
 import { RawClient } from "./rawClient.ts"
+import { selfSignedCertificate } from "./tls.ts"
 
 /** Server options that keep test output clean. */
 export const quiet = { logLevel: "None" } as const
@@ -37,3 +39,19 @@ let counter = 0
 
 /** A table name no other test uses. */
 export const uniqueTable = (prefix = "test"): string => `main.${prefix}.t${++counter}_${process.pid}`
+
+/**
+ * An in-memory Zerobus Local serving gRPC over TLS with a fresh self-signed certificate; the
+ * scope stops the server, then deletes the certificate.
+ */
+export const tlsLocal = Effect.gen(function*() {
+  const certificate = yield* Effect.acquireRelease(
+    Effect.sync(selfSignedCertificate),
+    (c) => Effect.sync(() => c.remove())
+  )
+  const local = yield* ZerobusLocal.make({
+    ...quiet,
+    tls: { certFile: certificate.certFile, keyFile: certificate.keyFile }
+  }).pipe(Effect.provide(Storage.layerMemory))
+  return { certificate, local }
+})
