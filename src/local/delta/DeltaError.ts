@@ -5,6 +5,7 @@
  */
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import { DeltaSchemaError } from "../../internal/delta/DeltaSchemaError.ts"
 
 const TypeId = "~effect-zerobus/local/delta/DeltaError" as const
 
@@ -32,13 +33,15 @@ export class AlreadyExists
 
 /**
  * Bad input: a schema, a descriptor or a record that does not fit the table. `column` names the
- * offending column (dotted path) when there is one; `index` is the record's position in its request.
+ * offending column (dotted path) when there is one; `index` is the record's position in its request;
+ * `cause` is the schema check's own error, when one found the problem.
  */
 export class InvalidArgument
   extends Schema.TaggedError<InvalidArgument>("effect-zerobus/local/delta/InvalidArgument")("InvalidArgument", {
     message: Schema.String,
     column: Schema.optional(Schema.String),
-    index: Schema.optional(Schema.Int)
+    index: Schema.optional(Schema.Int),
+    cause: Schema.optional(DeltaSchemaError)
   })
 {
   /** Never: the same input fails again. */
@@ -138,13 +141,18 @@ export const alreadyExists = (message: string): DeltaError => new DeltaError({ r
 /** Shorthand for an `InvalidArgument` failure. */
 export const invalidArgument = (
   message: string,
-  details: { readonly column?: string | undefined; readonly index?: number | undefined } = {}
+  details: {
+    readonly column?: string | undefined
+    readonly index?: number | undefined
+    readonly cause?: DeltaSchemaError | undefined
+  } = {}
 ): DeltaError =>
   new DeltaError({
     reason: new InvalidArgument({
       message,
       ...(details.column === undefined ? {} : { column: details.column }),
-      ...(details.index === undefined ? {} : { index: details.index })
+      ...(details.index === undefined ? {} : { index: details.index }),
+      ...(details.cause === undefined ? {} : { cause: details.cause })
     })
   })
 

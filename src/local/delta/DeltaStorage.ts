@@ -37,17 +37,15 @@ const storageError = (table: string, e: DeltaError): Storage.StorageError => {
     case "NotFound":
       return new Storage.StorageError({ reason: new Storage.TableNotFound({ table, message: reason.message }) })
     case "InvalidArgument":
-      return reason.index === undefined
-        ? new Storage.StorageError({ reason: new Storage.SchemaMismatch({ table, message: reason.message }) })
-        : new Storage.StorageError({
-          reason: new Storage.InvalidRecord({
-            index: reason.index,
-            message: reason.column === undefined
-              ? reason.message.replace(/^record \d+: /, "")
-              : reason.message.replace(/^record \d+: column '[^']*': /, ""),
-            column: reason.column
-          })
+      if (reason.index === undefined) {
+        return new Storage.StorageError({ reason: new Storage.SchemaMismatch({ table, message: reason.message }) })
+      }
+      // A record the table's decoder refused: described as the in-memory storage describes it.
+      return reason.cause === undefined
+        ? new Storage.StorageError({
+          reason: new Storage.InvalidRecord({ index: reason.index, message: reason.message, column: reason.column })
         })
+        : Storage.invalidRecord(reason.index, reason.cause)
     case "Closed":
     case "Conflict":
       return new Storage.StorageError({ reason: new Storage.StorageUnavailable({ message: reason.message }) })

@@ -137,7 +137,8 @@ const fromSchemaError = (e: DeltaSchemaError, index?: number): DeltaError => {
   const column = "column" in reason ? reason.column : "field" in reason ? reason.field : undefined
   return invalidArgument(index === undefined ? e.message : `record ${index}: ${e.message}`, {
     column: column === "" ? undefined : column,
-    index
+    index,
+    cause: e
   })
 }
 
