@@ -328,16 +328,36 @@ export class Storage extends Context.Service<Storage, {
 
 const durable = Effect.succeed(Effect.void)
 
-const tableNamePattern = /^[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$/
+const namePartPattern = /^[A-Za-z0-9_]+$/
 
 /**
- * Whether a name can be declared: `catalog.schema.table` of ASCII letters, digits and `_` (the
- * names Delta storage can keep as directories).
+ * Whether a string can be one part (catalog, schema or table) of a declarable name: ASCII letters,
+ * digits and `_` (a name Delta storage can keep as a directory).
  *
  * @since 0.1.0
  * @category tables
  */
-export const isDeclarableName = (table: string): boolean => tableNamePattern.test(table)
+export const isNamePart = (part: string): boolean => namePartPattern.test(part)
+
+/**
+ * Whether a name can be declared: `catalog.schema.table`, each part as {@link isNamePart} allows.
+ *
+ * @since 0.1.0
+ * @category tables
+ */
+export const isDeclarableName = (table: string): boolean => {
+  const parts = table.split(".")
+  return parts.length === 3 && parts.every(isNamePart)
+}
+
+/**
+ * Why `table` is not a declarable name (for errors).
+ *
+ * @since 0.1.0
+ * @category tables
+ */
+export const invalidNameMessage = (table: string): string =>
+  `invalid table name '${table}': expected catalog.schema.table of letters, digits and '_'`
 
 /**
  * Checks a declaration (name and schema) the same way for every backend.
@@ -354,9 +374,7 @@ export const checkDeclaration = (
       Effect.flatMap(RecordDecoder.forTable),
       Effect.mapError((error) => invalidTable(table, `invalid schema for ${table}: ${error.message}`))
     )
-    : Effect.fail(
-      invalidTable(table, `invalid table name '${table}': expected catalog.schema.table of letters, digits and '_'`)
-    )
+    : Effect.fail(invalidTable(table, invalidNameMessage(table)))
 
 /**
  * Whether two schemas are the same (names, types, nullability; field metadata ignored).

@@ -17,6 +17,7 @@ import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import type * as Delta from "../../internal/delta/DeltaType.ts"
 import * as ProtoSchema from "../../internal/delta/ProtoSchema.ts"
+import * as Storage from "../Storage.ts"
 import { conflict, type DeltaError, invalidArgument, io, notFound } from "./DeltaError.ts"
 import * as DeltaLog from "./DeltaLog.ts"
 import * as DeltaTable from "./DeltaTable.ts"
@@ -51,24 +52,17 @@ export class DeltaStore extends Context.Service<DeltaStore, {
   readonly flushAll: Effect.Effect<void, DeltaError>
 }>()("effect-zerobus/local/DeltaStore") {}
 
-const PART = /^[A-Za-z0-9_]+$/
-
 const keyOf = (name: string): string => name.toLowerCase()
 
 const LockContent = Schema.fromJsonString(Schema.Struct({ pid: Schema.Int }))
 const lockHolder = (text: string): number | undefined =>
   Option.getOrUndefined(Schema.decodeUnknownOption(LockContent)(text))?.pid
 
-/** Splits and checks `catalog.schema.table` (ASCII letters, digits, `_`); names are lower-cased. */
-export const parseTableName = (name: string): Effect.Effect<readonly [string, string, string], DeltaError> => {
-  const parts = name.split(".")
-  if (parts.length !== 3 || !parts.every((p) => PART.test(p))) {
-    return Effect.fail(
-      invalidArgument(`invalid table name '${name}': expected catalog.schema.table of letters, digits and '_'`)
-    )
-  }
-  const [catalog, schema, table] = parts.map((p) => p.toLowerCase())
-  return Effect.succeed([catalog!, schema!, table!] as const)
+/** Splits and checks `catalog.schema.table` (as `Storage.isDeclarableName`); names are lower-cased. */
+const parseTableName = (name: string): Effect.Effect<readonly [string, string, string], DeltaError> => {
+  if (!Storage.isDeclarableName(name)) return Effect.fail(invalidArgument(Storage.invalidNameMessage(name)))
+  const [catalog = "", schema = "", table = ""] = keyOf(name).split(".")
+  return Effect.succeed([catalog, schema, table] as const)
 }
 
 const pidAlive = (pid: number): boolean => {
@@ -184,11 +178,11 @@ export const make = Effect.fnUntraced(function*(options: StoreOptions) {
   const tables = Effect.gen(function*() {
     const names: Array<string> = []
     for (const catalog of yield* Fs.readdirDirs(dataDir)) {
-      if (!PART.test(catalog)) continue
+      if (!Storage.isNamePart(catalog)) continue
       for (const schema of yield* Fs.readdirDirs(path.join(dataDir, catalog))) {
-        if (!PART.test(schema)) continue
+        if (!Storage.isNamePart(schema)) continue
         for (const t of yield* Fs.readdirDirs(path.join(dataDir, catalog, schema))) {
-          if (!PART.test(t)) continue
+          if (!Storage.isNamePart(t)) continue
           const log = yield* DeltaLog.listLog(path.join(dataDir, catalog, schema, t))
           if (log.commits.length > 0) names.push(`${catalog}.${schema}.${t}`)
         }
