@@ -110,13 +110,8 @@ export const parquetSchema = (schema: Delta.StructType): Array<SchemaElement> =>
   ...schema.fields.flatMap((f) => elements(f.name, f.type, f.nullable))
 ]
 
-/** Options of {@link encode}. */
-export interface EncodeOptions {
-  /** Rows per row group (default 20,000); the encoder yields to other fibers between row groups. */
-  readonly rowGroupSize?: number | undefined
-  /** Written as the file's `created_by`. */
-  readonly createdBy?: string | undefined
-}
+/** Rows per row group; the encoder yields to other fibers between row groups. */
+const ROW_GROUP_ROWS = 20_000
 
 const tryEncode = <A>(f: () => A): Effect.Effect<A, DeltaError> =>
   Effect.try({ try: f, catch: (e) => io("encode", "parquet", e) })
@@ -129,10 +124,8 @@ const tryEncode = <A>(f: () => A): Effect.Effect<A, DeltaError> =>
  */
 export const encode = Effect.fnUntraced(function*(
   schema: Delta.StructType,
-  rows: ReadonlyArray<Row.Row>,
-  options: EncodeOptions = {}
+  rows: ReadonlyArray<Row.Row>
 ) {
-  const rowGroupSize = options.rowGroupSize ?? 20_000
   const writer = new ByteWriter()
   const parquet = yield* tryEncode(() =>
     new ParquetWriter({
@@ -140,18 +133,18 @@ export const encode = Effect.fnUntraced(function*(
       schema: parquetSchema(schema),
       codec: "SNAPPY",
       statistics: true,
-      createdBy: options.createdBy ?? "zerobus-local"
+      createdBy: "zerobus-local"
     })
   )
-  for (let start = 0; start < rows.length; start += rowGroupSize) {
-    const group = rows.slice(start, start + rowGroupSize)
+  for (let start = 0; start < rows.length; start += ROW_GROUP_ROWS) {
+    const group = rows.slice(start, start + ROW_GROUP_ROWS)
     yield* tryEncode(() =>
       parquet.write({
         columnData: schema.fields.map((f) => ({ name: f.name, data: group.map((r) => r[f.name] ?? null) })),
-        rowGroupSize
+        rowGroupSize: ROW_GROUP_ROWS
       })
     )
-    if (start + rowGroupSize < rows.length) yield* Effect.yieldNow
+    if (start + ROW_GROUP_ROWS < rows.length) yield* Effect.yieldNow
   }
   yield* tryEncode(() => parquet.finish())
   return new Uint8Array(writer.getBuffer())
