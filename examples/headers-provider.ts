@@ -17,7 +17,7 @@ import { FetchHttpClient, HttpClient, HttpClientRequest, HttpClientResponse } fr
 
 const TokenResponse = Schema.Struct({ access_token: Schema.String, expires_in: Schema.Number })
 
-/** A token from the workspace token endpoint, scoped to writing `table` (what Zerobus expects). */
+/** A token from the workspace token endpoint, scoped to writing `table` (the details the official SDKs send). */
 const fetchToken = (table: string) =>
   Effect.gen(function*() {
     const workspaceUrl = yield* Config.String("DATABRICKS_WORKSPACE_URL")
@@ -40,6 +40,7 @@ const fetchToken = (table: string) =>
       {
         object_full_path: table,
         object_type: "TABLE",
+        operations: ["zerobuswrite"],
         privileges: ["SELECT", "MODIFY"],
         type: "unity_catalog_privileges"
       }
