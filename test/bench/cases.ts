@@ -136,6 +136,13 @@ const templates: ReadonlyArray<Template> = [
     ceiling: "grpc-batch1000"
   },
   {
+    variant: "grpc-encode1000",
+    module: "raw",
+    group: "beyond",
+    label: "grpc-js raw, batch(1000)/msg encoded in the clock",
+    ceiling: "grpc-batch1000"
+  },
+  {
     variant: "h2-single",
     module: "h2",
     group: "beyond",

@@ -7,6 +7,13 @@
  * Variants: `grpc-single` (one `ingest_record` per record), `grpc-batch100` / `grpc-batch1000`
  * (`ingest_record_batch` of 100 / 1,000 records), `grpc-ackwait` (one `ingest_record` at a time,
  * waiting for its ack before the next: the ceiling of awaiting each ack).
+ *
+ * `grpc-encode1000` is not a ceiling but a reference point between the ceiling and our client: the
+ * same raw client, but each batch(1000) message is built inside the clock from the records, as our
+ * client builds it (each record checked by the table's `encode`, as `ingestBatch` does, then
+ * `encodeMessage` into a pooled buffer given back in the write callback). What it adds to
+ * `grpc-batch1000` is the cost of encoding; what our `batch1000` adds to it is the stream's own
+ * machinery (Effect calls, ledger, offsets, acks, retries' bookkeeping).
  */
 import * as grpc from "@grpc/grpc-js"
 import {
@@ -16,7 +23,15 @@ import {
   METHOD_PATH,
   TABLE_NAME_HEADER
 } from "../../src/internal/protocol.ts"
-import { encodeCreateStream, encodeIngest, type Payload } from "../../src/internal/wire.ts"
+import {
+  BufferPool,
+  encodeCreateStream,
+  encodeIngest,
+  encodeMessage,
+  entryEstimate,
+  type Payload
+} from "../../src/internal/wire.ts"
+import * as Table from "../../src/Table.ts"
 import { fetchToken } from "../support/oauth.ts"
 import { benchDescriptor, DISTINCT, type Format, jsonRecords, protoRecords, totalBytes } from "./fixtures.ts"
 import { type CaseInput, type Outcome, type Section, tableFor } from "./harness.ts"
@@ -38,6 +53,7 @@ export const perMessage = (variant: string): number => {
     case "grpc-batch100":
       return 100
     case "grpc-batch1000":
+    case "grpc-encode1000":
     case "h2-batch1000":
       return 1000
     default:
@@ -170,12 +186,57 @@ const writeAll = (call: Call, encoded: Encoded): Promise<void> =>
     pump()
   })
 
+/**
+ * Encodes and writes `records` records (the fixtures, cycled) as batch(`per`) messages of `table`,
+ * message by message, with `'drain'` backpressure; resolves with the message count after the last
+ * write.
+ */
+const encodeAndWriteAll = <A>(
+  call: Call,
+  table: Table.Table<A>,
+  fixtures: ReadonlyArray<A>,
+  records: number,
+  per: number
+): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const pool = new BufferPool()
+    const messages = Math.ceil(records / per)
+    let next = 0
+    const pump = () => {
+      while (next < messages) {
+        const first = next * per
+        const count = Math.min(per, records - first)
+        const payloads: Array<Payload> = []
+        let room = 0
+        for (let i = 0; i < count; i++) {
+          const payload = table.encode(fixtures[(first + i) % DISTINCT]!)
+          if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
+            return reject(new Error(`record ${first + i} did not encode: ${payload.message}`))
+          }
+          payloads.push(payload)
+          room += entryEstimate(payload)
+        }
+        const encoded = encodeMessage(pool, next, table.recordType, payloads, count, room)
+        next++
+        if (!call.stream.write(encoded.message, () => pool.release(encoded.buffer))) {
+          call.stream.once("drain", pump)
+          return
+        }
+      }
+      resolve(messages)
+    }
+    pump()
+  })
+
 /** Runs a ceiling case. */
 export const run = async (input: CaseInput, section: Section): Promise<Outcome> => {
   const table = tableFor(input)
   const { server } = input
   const token = await fetchToken(server.workspaceUrl, { ...server, table })
-  const encoded = encodeAll(input.format, input.records, perMessage(input.variant))
+  const encodesInClock = input.variant === "grpc-encode1000"
+  const encoded = encodesInClock
+    ? undefined
+    : encodeAll(input.format, input.records, perMessage(input.variant))
   const client = new grpc.Client(server.endpoint.replace(/^http:\/\//, ""), grpc.credentials.createInsecure(), {
     "grpc.max_send_message_length": -1,
     "grpc.max_receive_message_length": -1
@@ -199,7 +260,13 @@ export const run = async (input: CaseInput, section: Section): Promise<Outcome> 
     await created
 
     await section.begin()
-    if (input.variant === "grpc-ackwait") {
+    if (encoded === undefined) {
+      const per = perMessage(input.variant)
+      const messages = input.format === "json"
+        ? await encodeAndWriteAll(call, Table.json(table), jsonRecords, input.records, per)
+        : await encodeAndWriteAll(call, Table.proto(table, benchDescriptor), protoRecords, input.records, per)
+      await call.waitFor(messages - 1)
+    } else if (input.variant === "grpc-ackwait") {
       for (let m = 0; m < encoded.messages; m++) {
         call.stream.write(encoded.slab.subarray(encoded.offsets[m]!, encoded.offsets[m + 1]!))
         await call.waitFor(m)
