@@ -48,6 +48,7 @@ import {
   encodeCreateStream,
   encodeMessage,
   entryEstimate,
+  isPayload,
   type Payload,
   payloadBound,
   payloadBytes
@@ -143,9 +144,6 @@ const unexpected = (message: string) =>
   ZerobusError.make(new ZerobusError.UnexpectedResponse({ message: `Unexpected response from server: ${message}` }))
 
 const flatten = (item: Item): ReadonlyArray<EncodedRecord> => item instanceof Batch ? item.payloads : [item]
-
-const isPayload = (u: Payload | ZerobusError.ZerobusError): u is Payload =>
-  typeof u === "string" || u instanceof Uint8Array
 
 const isAuthError = (error: ZerobusError.ZerobusError): boolean =>
   error.reason._tag === "Unauthenticated" || error.reason._tag === "PermissionDenied"
@@ -390,10 +388,7 @@ export const make = Effect.fnUntraced(function*<A>(deps: StreamDeps<A>, scope: S
         taken++
         if (coalesce === false) break
       }
-      const first = ledger.at(ledger.sent)
-      // A message holding exactly one batch reads the batch's own array.
-      const records = taken === 1 && first instanceof Batch ? first.payloads : payloads
-      const encoded = encodeMessage(pool, c.nextPhysical, table.recordType, records, count, room)
+      const encoded = encodeMessage(pool, c.nextPhysical, table.recordType, payloads, count, room)
       // Slots of `payloads` past `count` keep earlier records until overwritten (at most maxRecords).
       ledger.sent += taken
       c.nextPhysical++

@@ -156,8 +156,8 @@ const valueToInit = (type: Delta.DeltaType, field: DescField, value: Row.Value, 
   switch (type.kind) {
     case "struct": {
       const nested = messageOf(field)
-      if (nested === undefined || !Row.isStructValue(value)) throw new Error(`${path}: expected a struct`)
-      return rowToInit(type, nested, value, `${path}.`)
+      if (nested === undefined) throw new Error(`${path}: expected a struct`)
+      return rowToInit(type, nested, asStruct(value, path), `${path}.`)
     }
     case "array": {
       if (!Array.isArray(value)) throw new Error(`${path}: expected an array`)

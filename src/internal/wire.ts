@@ -17,6 +17,9 @@ import { encodeRequest, EphemeralStreamRequestSchema, type RecordFormat, recordT
 /** One encoded record: a JSON string or protobuf bytes. */
 export type Payload = string | Uint8Array
 
+/** Whether a value is an encoded record (a table's `encode` returns one, or the reason it cannot). */
+export const isPayload = (u: unknown): u is Payload => typeof u === "string" || u instanceof Uint8Array
+
 /** Exact bytes of a record on the wire (UTF-8 for JSON). Measures strings: avoid on hot paths. */
 export const payloadBytes = (payload: Payload): number =>
   typeof payload === "string" ? Buffer.byteLength(payload, "utf8") : payload.byteLength

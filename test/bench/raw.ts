@@ -29,6 +29,7 @@ import {
   encodeIngest,
   encodeMessage,
   entryEstimate,
+  isPayload,
   type Payload
 } from "../../src/internal/wire.ts"
 import * as Table from "../../src/Table.ts"
@@ -210,7 +211,7 @@ const encodeAndWriteAll = <A>(
         let room = 0
         for (let i = 0; i < count; i++) {
           const payload = table.encode(fixtures[(first + i) % DISTINCT]!)
-          if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
+          if (!isPayload(payload)) {
             return reject(new Error(`record ${first + i} did not encode: ${payload.message}`))
           }
           payloads.push(payload)
