@@ -56,14 +56,13 @@ export const isRetryableCode = (code: number): boolean => !fatalCodes.has(code)
 
 /**
  * A request, record, option, table name or endpoint is invalid, or the server refused a record.
- * `offset` is the logical offset concerned, when there is one.
  *
  * @since 0.1.0
  * @category reasons
  */
 export class InvalidArgument extends Schema.TaggedError<InvalidArgument>("effect-zerobus/ZerobusError/InvalidArgument")(
   "InvalidArgument",
-  { message: Schema.String, offset: Schema.optional(Schema.Number) }
+  { message: Schema.String }
 ) {
   /** @since 0.1.0 */
   readonly [ReasonTypeId] = ReasonTypeId
@@ -329,7 +328,7 @@ export class ZerobusError extends Schema.TaggedError<ZerobusError>("effect-zerob
     return this.reason.isRetryable
   }
 
-  /** The gRPC status code behind the error, when it came from the server. @since 0.1.0 */
+  /** The gRPC status code of the reason, whether the server sent it or the client found the problem. @since 0.1.0 */
   get grpcCode(): number | undefined {
     switch (this.reason._tag) {
       case "InvalidArgument":
@@ -377,13 +376,12 @@ export const isZerobusErrorReason = (u: unknown): u is ZerobusErrorReason => Pre
 export const make = (reason: ZerobusErrorReason): ZerobusError => new ZerobusError({ reason })
 
 /**
- * An `InvalidArgument` error, optionally about one logical offset.
+ * An `InvalidArgument` error.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const invalidArgument = (message: string, offset?: number): ZerobusError =>
-  make(new InvalidArgument(offset === undefined ? { message } : { message, offset }))
+export const invalidArgument = (message: string): ZerobusError => make(new InvalidArgument({ message }))
 
 /**
  * A `StreamClosed` error.
@@ -425,5 +423,5 @@ export const fromGrpcStatus = (code: number, details: string): ZerobusError => {
  * @since 0.1.0
  * @category constructors
  */
-export const failInvalidArgument = (message: string, offset?: number): Effect.Effect<never, ZerobusError> =>
-  Effect.fail(invalidArgument(message, offset))
+export const failInvalidArgument = (message: string): Effect.Effect<never, ZerobusError> =>
+  Effect.fail(invalidArgument(message))

@@ -302,6 +302,26 @@ layer(testLayer(), { excludeTestServices: true })("Zerobus client", (it) => {
         assert.deepStrictEqual((yield* local.records(table)).map((r) => r.value.i), offsets)
       }).pipe(Effect.scoped))
 
+    it.effect("a batch over the coalescing limits travels alone and whole", () =>
+      Effect.gen(function*() {
+        const table = uniqueTable("std")
+        const stream = yield* Zerobus.createStream(Table.json(table), { coalesce: { maxRecords: 10 } })
+        assert.strictEqual(yield* stream.ingest({ i: 0 }), 0)
+        const batch = Array.from({ length: 50 }, (_, i) => ({ i: i + 1 }))
+        assert.deepStrictEqual(yield* stream.ingestBatch(batch), Option.some(1))
+        assert.strictEqual(yield* stream.ingest({ i: 51 }), 2)
+        yield* stream.flush
+        const view = yield* serverView(table)
+        assert.strictEqual(view.records, 52)
+        // Three messages: the record, the batch (never split), the record.
+        assert.strictEqual(view.maxOffset, 2)
+        const local = yield* Local
+        assert.deepStrictEqual(
+          (yield* local.records(table)).map((r) => r.value.i),
+          Array.from({ length: 52 }, (_, i) => i)
+        )
+      }).pipe(Effect.scoped))
+
     it.effect("the server's INVALID_ARGUMENT reaches the caller with its message", () =>
       Effect.gen(function*() {
         const table = uniqueTable("std")
@@ -327,7 +347,7 @@ layer(testLayer(), { excludeTestServices: true })("Zerobus client", (it) => {
         assert.isAtLeast(ms, 150)
       }).pipe(Effect.scoped))
 
-    it.effect("flush times out after flushTimeout", () =>
+    it.effect("flush times out after flushTimeout; the stream stays open", () =>
       Effect.gen(function*() {
         const table = uniqueTable("std")
         yield* inject(table, Faults.delayAcks("300 millis"))
@@ -336,6 +356,11 @@ layer(testLayer(), { excludeTestServices: true })("Zerobus client", (it) => {
         const error = yield* failure(stream.flush)
         assert.strictEqual(error.reason._tag, "Timeout")
         assert.include(error.message, "Flush timed out")
+        assert.isTrue(error.isRetryable)
+        assert.strictEqual(error.grpcCode, 4)
+        // Retryable, but not a stream failure: the stream is open and keeps its records.
+        assert.strictEqual(yield* stream.state, "open")
+        assert.strictEqual((yield* failure(stream.unackedRecords)).reason._tag, "InvalidState")
         yield* Effect.sleep("300 millis")
         yield* stream.flush
       }).pipe(Effect.scoped))

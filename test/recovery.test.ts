@@ -91,7 +91,7 @@ layer(testLayer(), { excludeTestServices: true })("recovery", (it) => {
         assert.strictEqual(v.received, 10)
       }).pipe(Effect.scoped))
 
-    it.effect("a non-retryable error during flush fails close; later ingest is StreamClosed", () =>
+    it.effect("a non-retryable error during flush fails close; later ingest is StreamClosed, later waits the cause", () =>
       Effect.gen(function*() {
         const table = uniqueTable("rec")
         yield* inject(
@@ -105,6 +105,12 @@ layer(testLayer(), { excludeTestServices: true })("recovery", (it) => {
         const error = yield* failure(stream.close)
         assert.include(error.message, "Permission denied")
         assert.strictEqual((yield* failure(stream.ingest({ i: 2 }))).reason._tag, "StreamClosed")
+        assert.strictEqual((yield* failure(stream.ingestBatch([{ i: 3 }]))).reason._tag, "StreamClosed")
+        // Waiting calls fail with the cause itself, as close does while records are unacknowledged.
+        assert.strictEqual((yield* failure(stream.flush)).reason._tag, "PermissionDenied")
+        assert.strictEqual((yield* failure(stream.waitForOffset(1))).reason._tag, "PermissionDenied")
+        assert.strictEqual((yield* failure(stream.close)).reason._tag, "PermissionDenied")
+        assert.include(yield* stream.unackedRecords, "{\"i\":1}")
       }).pipe(Effect.scoped))
 
     it.effect("replays keep the batch structure and logical offsets", () =>

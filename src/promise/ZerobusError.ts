@@ -40,10 +40,8 @@ export class ZerobusError extends Error {
   readonly code: ZerobusErrorCode
   /** Whether retrying (on a new stream, for stream failures) can help. @since 0.1.0 */
   readonly isRetryable: boolean
-  /** The gRPC status code behind the error, when there is one. @since 0.1.0 */
+  /** The gRPC status code of the reason, whether the server sent it or the client found the problem. @since 0.1.0 */
   readonly grpcCode: number | undefined
-  /** The logical offset concerned, when the error is about one record or batch. @since 0.1.0 */
-  readonly offset: bigint | undefined
   /** The Effect API's error this one was made from. @since 0.1.0 */
   override readonly cause: Effect.ZerobusError
 
@@ -55,9 +53,6 @@ export class ZerobusError extends Error {
     this.code = cause.reason._tag
     this.isRetryable = cause.isRetryable
     this.grpcCode = cause.grpcCode
-    this.offset = cause.reason._tag === "InvalidArgument" && cause.reason.offset !== undefined
-      ? BigInt(cause.reason.offset)
-      : undefined
   }
 }
 
