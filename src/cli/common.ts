@@ -79,3 +79,11 @@ export const fail = (command: string, message: string, ...details: ReadonlyArray
  * @category formatting
  */
 export const count = (n: number): string => Math.round(n).toLocaleString("en-US")
+
+/**
+ * A count and a noun, singular for 1: `1 record`, `2,000 records`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const counted = (n: number, one: string, many: string): string => `${count(n)} ${n === 1 ? one : many}`

@@ -39,7 +39,7 @@ import * as Table from "../Table.ts"
 import * as Zerobus from "../Zerobus.ts"
 import * as ZerobusError from "../ZerobusError.ts"
 import * as ZerobusMetrics from "../ZerobusMetrics.ts"
-import { count, fail, table, workspace } from "./common.ts"
+import { count, counted, fail, table, workspace } from "./common.ts"
 
 const flags = {
   table,
@@ -258,9 +258,9 @@ export const command = Command.make("ingest", flags, (input) =>
     }
     yield* Effect.sync(() =>
       process.stderr.write(
-        `Ingested ${count(read)} records into ${input.table} in ${seconds.toFixed(2)} s (${
+        `Ingested ${counted(read, "record", "records")} into ${input.table} in ${seconds.toFixed(2)} s (${
           count(read / Math.max(seconds, 0.001))
-        } records/s): ${count(c.acked)} acknowledged, ${count(c.recoveries)} recoveries.\n`
+        } records/s): ${count(c.acked)} acknowledged, ${counted(c.recoveries, "recovery", "recoveries")}.\n`
       )
     )
   })).pipe(

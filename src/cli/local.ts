@@ -21,6 +21,7 @@ import { InvalidOptions, ZerobusLocalError } from "../local/LocalError.ts"
 import type * as Storage from "../local/Storage.ts"
 import * as TableSchema from "../local/TableSchema.ts"
 import * as ZerobusLocal from "../local/ZerobusLocal.ts"
+import { fail } from "./common.ts"
 
 const decodeDuration = Schema.decodeUnknownSync(Schema.DurationFromString)
 
@@ -89,8 +90,8 @@ const flags = {
   ),
   table: Flag.String("table").pipe(
     Flag.withDescription(
-      "Declare a table: NAME=\"col TYPE [NOT NULL], ...\", NAME=schema.json, NAME=file.proto[:Message] or " +
-        "NAME=set.binpb:pkg.Message (repeatable)"
+      "Declare a table: NAME=\"col TYPE [NOT NULL], ...\", NAME='{...}' (JSON), NAME=schema.json, " +
+        "NAME=file.proto[:Message] or NAME=set.binpb:pkg.Message (repeatable)"
     ),
     Flag.atLeast(0)
   ),
@@ -244,7 +245,11 @@ export const command = Command.make("local", flags, (input) =>
     yield* Console.log(banner(local, yield* tableList(local)))
     yield* Effect.addFinalizer(() => Console.log("Zerobus Local stopped."))
     return yield* Effect.never
-  }).pipe(Effect.scoped)).pipe(
+  }).pipe(
+    Effect.scoped,
+    // A bad declaration, a busy data directory, a port in use: one line, exit code 1, no stack.
+    Effect.catch((error) => fail("local", error.message))
+  )).pipe(
     Command.withDescription(
       "Run Zerobus Local: a Zerobus-compatible gRPC server with an OAuth token endpoint, for development and tests"
     )

@@ -95,6 +95,16 @@ const invalid = (message: string) => new TableSchemaError({ reason: new InvalidD
 const readFailed = (path: string, message: string) =>
   new TableSchemaError({ reason: new ReadFailed({ path, message }) })
 
+/** Parses JSON text; `what` names it in the error. */
+const parseJson = (text: string, what: string): Effect.Effect<unknown, TableSchemaError> =>
+  Effect.try({
+    try: (): unknown => JSON.parse(text),
+    catch: (error) => invalid(`${what} is not JSON: ${error instanceof Error ? error.message : error}`)
+  })
+
+/** A file declaration: `FILE[:MESSAGE]` with a known extension (groups: file, message). */
+const fileSpec = /^(.*?\.(?:json|proto|binpb|pb|desc|protoset|bin))(?::([A-Za-z0-9_.]+))?$/i
+
 /**
  * A column as Unity Catalog lists it (`nullable` defaults to true).
  *
@@ -236,7 +246,7 @@ const fromDeltaJson = (json: unknown) =>
 
 /**
  * A schema from a JSON declaration (admin API body, `.json` file): see {@link DeclarationJson}. A
- * string is a Delta schema JSON text when it starts with `{`, else a column list.
+ * string is JSON text when it starts with `{`, else a column list.
  *
  * @since 0.1.0
  * @category constructors
@@ -261,7 +271,15 @@ export const fromJson = (json: unknown): Effect.Effect<Delta.StructType, TableSc
  */
 export const make = (declaration: Declaration): Effect.Effect<Delta.StructType, TableSchemaError> => {
   if (typeof declaration === "string") {
-    return declaration.trimStart().startsWith("{") ? fromDeltaJson(declaration) : fromColumnList(declaration)
+    if (declaration.trimStart().startsWith("{")) {
+      return Effect.flatMap(parseJson(declaration, "the table declaration"), fromJson)
+    }
+    if (fileSpec.test(declaration.trim())) {
+      return Effect.fail(
+        invalid(`"${declaration}" names a file: read it with TableSchema.fromFile (the CLI's --table does)`)
+      )
+    }
+    return fromColumnList(declaration)
   }
   if ("kind" in declaration) return fromSchemaModel(Delta.validate(declaration))
   if ("type" in declaration) return fromDeltaJson(declaration)
@@ -359,11 +377,7 @@ export const fromFile: (
       catch: (error) => readFailed(path, `cannot read ${path}: ${error instanceof Error ? error.message : error}`)
     })
     if (isDescriptorSet) return yield* fromFileDescriptorSet(bytes, message ?? "")
-    const json = yield* Effect.try({
-      try: (): unknown => JSON.parse(bytes.toString("utf8")),
-      catch: (error) => invalid(`${path} is not JSON: ${error instanceof Error ? error.message : error}`)
-    })
-    return yield* fromJson(json)
+    return yield* fromJson(yield* parseJson(bytes.toString("utf8"), path))
   }
 )
 
@@ -386,8 +400,8 @@ const onlyMessage = (path: string): Effect.Effect<string, TableSchemaError> =>
 
 /**
  * A table declared on the command line: `NAME=SPEC`, where `SPEC` is a file (`schema.json`,
- * `orders.proto[:Message]`, `set.binpb:pkg.Message`) or a column list
- * (`"id BIGINT NOT NULL, name STRING"`).
+ * `orders.proto[:Message]`, `set.binpb:pkg.Message`), inline JSON (any form of
+ * {@link DeclarationJson}) or a column list (`"id BIGINT NOT NULL, name STRING"`).
  *
  * @since 0.1.0
  * @category constructors
@@ -403,8 +417,13 @@ export const fromFlag: (
   if (eq <= 0 || spec === "") {
     return yield* invalid(`--table ${flag}: expected NAME=FILE[:MESSAGE] or NAME="col TYPE, ..."`)
   }
-  const file = /^(.*?\.(?:json|proto|binpb|pb|desc|protoset|bin))(?::([A-Za-z0-9_.]+))?$/i.exec(spec)
-  const schema = yield* (file === null ? fromColumnList(spec) : fromFile(file[1] ?? spec, file[2])).pipe(
+  const file = fileSpec.exec(spec)
+  const declared = spec.startsWith("{")
+    ? Effect.flatMap(parseJson(spec, "the declaration"), fromJson)
+    : file === null
+    ? fromColumnList(spec)
+    : fromFile(file[1] ?? spec, file[2])
+  const schema = yield* declared.pipe(
     Effect.mapError((error) =>
       new TableSchemaError({
         reason: error.reason._tag === "ReadFailed"

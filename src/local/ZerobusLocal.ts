@@ -391,7 +391,10 @@ export interface Handle {
   readonly workspaceUrl: string
   readonly httpPort: number
   readonly tokenUrl: string
+  /** The first workspace id accepted in token requests. */
   readonly workspaceId: string
+  /** Every workspace id accepted in token requests. */
+  readonly workspaceIds: ReadonlyArray<string>
   readonly clientId: string
   readonly clientSecret: Redacted.Redacted<string>
   readonly service: ZerobusLocal["Service"]
@@ -449,6 +452,7 @@ export const start = async (options: StartOptions = {}): Promise<Handle> => {
     httpPort: service.httpPort,
     tokenUrl: service.tokenUrl,
     workspaceId: service.workspaceId,
+    workspaceIds: service.workspaceIds,
     clientId: service.clientId,
     clientSecret: service.clientSecret,
     service,

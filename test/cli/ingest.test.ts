@@ -73,6 +73,8 @@ layer(localLayer(), { excludeTestServices: true, concurrent: true })("zerobus in
       ], { stdin: "{\"id\":1}\n{\"id\":2}\n{\"id\":3}" })
       assert.strictEqual(run.code, 0, run.stderr)
       assert.deepStrictEqual(yield* ids(table), [1, 2, 3])
+      const one = yield* zerobus(["ingest", "--table", table], { env: yield* env, stdin: "{\"id\":4}\n" })
+      assert.include(one.stderr, `Ingested 1 record into ${table}`)
     }))
 
   it.effect("ingests base64 protobuf lines from a file and from stdin, with a FileDescriptorSet", () =>

@@ -153,6 +153,11 @@ describe("zerobus local (CLI)", () => {
       const code = yield* Effect.promise(() => bad.exited)
       assert.notStrictEqual(code, 0)
       assert.match(bad.output(), /--stream-lifetime must be milliseconds or a duration/)
+      // Errors found once the flags parsed: one line on stderr, exit code 1, no stack trace.
+      const declaration = yield* cli(["local", "--memory", "--table", "main.a.b=x INTERVAL"])
+      assert.strictEqual(yield* Effect.promise(() => declaration.exited), 1)
+      assert.match(declaration.output(), /^zerobus local: table main\.a\.b: .*INTERVAL/m)
+      assert.notMatch(declaration.output(), /^\s+at /m)
     }))
 
   it.live("keeps Delta tables in ./.zerobus by default: a declared table holds what the client wrote", () =>
@@ -190,6 +195,11 @@ describe("zerobus local (CLI)", () => {
 
       const second = yield* cli(args)
       yield* Effect.promise(() => second.waitFor(/Press Ctrl\+C to stop\./))
+      // A second server on the same data directory is refused with one line.
+      const busy = yield* cli(args)
+      assert.strictEqual(yield* Effect.promise(() => busy.exited), 1)
+      assert.match(busy.output(), /^zerobus local: .*data directory .* is in use by process \d+/m)
+      assert.notMatch(busy.output(), /^\s+at /m)
       const replayed = /replaying (\d+) acknowledged records from the WAL/.exec(second.output())
       assert.isNotNull(replayed, second.output())
       assert.isAtLeast(Number(replayed![1]), 600)

@@ -187,6 +187,7 @@ describe("Promise API", () => {
       const handle = yield* promise(() => ZerobusLocal.start(quiet))
       assert.match(handle.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/)
       assert.strictEqual(handle.clientId, "zerobus-local")
+      assert.deepStrictEqual(handle.workspaceIds, ["127", `localhost:${handle.port}`])
       const client = new RawClient(handle.endpoint)
       const table = uniqueTable("promise")
       yield* promise(() => handle.inject(table, [{ _tag: "FailCreate", code: "UNAVAILABLE" }]))

@@ -179,6 +179,18 @@ describe("TableSchema", () => {
         table: "main.shop.events",
         schema: Delta.struct([Delta.field("id", Delta.long, false), Delta.field("at", Delta.timestamp)])
       })
+      // Inline JSON on the command line and in a string declaration: every JSON form.
+      const events = Delta.struct([Delta.field("id", Delta.long, false), Delta.field("at", Delta.timestamp)])
+      const ucColumns = "{\"columns\": [{\"name\": \"id\", \"type_text\": \"BIGINT\", \"nullable\": false}, " +
+        "{\"name\": \"at\", \"type_text\": \"TIMESTAMP\"}]}"
+      assert.deepStrictEqual(yield* TableSchema.fromFlag(`main.shop.events=${ucColumns}`), {
+        table: "main.shop.events",
+        schema: events
+      })
+      const deltaJson = JSON.stringify(Delta.typeToJson(events))
+      assert.deepStrictEqual((yield* TableSchema.fromFlag(`main.shop.events=${deltaJson}`)).schema, events)
+      assert.deepStrictEqual(yield* TableSchema.make(ucColumns), events)
+      assert.deepStrictEqual(yield* TableSchema.make(deltaJson), events)
       const unreadable = yield* reasonOf(TableSchema.fromFile(Path.join(dir, "missing.json")))
       assert.strictEqual(unreadable._tag, "ReadFailed")
     }))
@@ -193,7 +205,10 @@ describe("TableSchema", () => {
         [TableSchema.fromJson({ descriptor: "not base64!" }), "base64"],
         [TableSchema.fromFlag("no equals sign"), "expected NAME="],
         [TableSchema.fromFlag("main.a.b=x INTERVAL"), "table main.a.b: "],
-        [TableSchema.fromFile("schema.txt"), "expected a .json, .proto or FileDescriptorSet"]
+        [TableSchema.fromFile("schema.txt"), "expected a .json, .proto or FileDescriptorSet"],
+        [TableSchema.make("schema.json"), "\"schema.json\" names a file: read it with TableSchema.fromFile"],
+        [TableSchema.make("{\"columns\": [}"), "the table declaration is not JSON"],
+        [TableSchema.fromFlag("main.a.b={\"type\": \"struct\""), "table main.a.b: the declaration is not JSON"]
       ]
       for (const [effect, text] of cases) {
         const reason = yield* reasonOf(effect)
