@@ -417,13 +417,9 @@ export const fromFlag: (
   if (eq <= 0 || spec === "") {
     return yield* invalid(`--table ${flag}: expected NAME=FILE[:MESSAGE] or NAME="col TYPE, ..."`)
   }
+  // A file is read here; inline JSON and column lists are what `make` takes as a string.
   const file = fileSpec.exec(spec)
-  const declared = spec.startsWith("{")
-    ? Effect.flatMap(parseJson(spec, "the declaration"), fromJson)
-    : file === null
-    ? fromColumnList(spec)
-    : fromFile(file[1] ?? spec, file[2])
-  const schema = yield* declared.pipe(
+  const schema = yield* (file === null ? make(spec) : fromFile(file[1] ?? spec, file[2])).pipe(
     Effect.mapError((error) =>
       new TableSchemaError({
         reason: error.reason._tag === "ReadFailed"

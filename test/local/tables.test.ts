@@ -175,12 +175,12 @@ describe("TableSchema", () => {
         table: "main.shop.people",
         schema: people
       })
+      const events = Delta.struct([Delta.field("id", Delta.long, false), Delta.field("at", Delta.timestamp)])
       assert.deepStrictEqual(yield* TableSchema.fromFlag("main.shop.events=id BIGINT NOT NULL, at TIMESTAMP"), {
         table: "main.shop.events",
-        schema: Delta.struct([Delta.field("id", Delta.long, false), Delta.field("at", Delta.timestamp)])
+        schema: events
       })
       // Inline JSON on the command line and in a string declaration: every JSON form.
-      const events = Delta.struct([Delta.field("id", Delta.long, false), Delta.field("at", Delta.timestamp)])
       const ucColumns = "{\"columns\": [{\"name\": \"id\", \"type_text\": \"BIGINT\", \"nullable\": false}, " +
         "{\"name\": \"at\", \"type_text\": \"TIMESTAMP\"}]}"
       assert.deepStrictEqual(yield* TableSchema.fromFlag(`main.shop.events=${ucColumns}`), {
@@ -208,7 +208,7 @@ describe("TableSchema", () => {
         [TableSchema.fromFile("schema.txt"), "expected a .json, .proto or FileDescriptorSet"],
         [TableSchema.make("schema.json"), "\"schema.json\" names a file: read it with TableSchema.fromFile"],
         [TableSchema.make("{\"columns\": [}"), "the table declaration is not JSON"],
-        [TableSchema.fromFlag("main.a.b={\"type\": \"struct\""), "table main.a.b: the declaration is not JSON"]
+        [TableSchema.fromFlag("main.a.b={\"type\": \"struct\""), "table main.a.b: the table declaration is not JSON"]
       ]
       for (const [effect, text] of cases) {
         const reason = yield* reasonOf(effect)
